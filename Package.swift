@@ -1,0 +1,114 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Targets are cut by capability (see docs/design.md). The agent's closure (KadendeAgent and what it
+// imports) must stay free of Hummingbird, GRDB and database drivers: scripts/check-agent-links enforces it.
+let package = Package(
+    name: "kadende",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kadende", targets: ["kadende"]),
+        .executable(name: "kadende-agent", targets: ["kadende-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // Files written atomically with owner-only modes; shared by coordinator and agent.
+        .target(name: "KadendeSupport"),
+        // Domain vocabulary: group specs (strict YAML), node states, ids, events.
+        .target(name: "KadendeModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Framing and versioned messages spoken between agent and coordinator.
+        .target(name: "KadendeWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // CA, certificates, CSRs, pins and TLS configurations for both ends.
+        .target(name: "KadendePKI", dependencies: [
+            "KadendeSupport",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
+        .target(name: "KadendeStore", dependencies: [
+            "KadendeModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "KadendeHealth", dependencies: ["KadendeModel"]),
+        .target(name: "KadendeReconciler", dependencies: ["KadendeModel", "KadendeHealth"]),
+        .target(name: "KadendeProviders", dependencies: [
+            "KadendeModel", "KadendeWire", "KadendeSupport",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "KadendeGateway", dependencies: [
+            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // Public REST shapes, shared by the HTTP server and the CLI.
+        .target(name: "KadendeAPI", dependencies: ["KadendeModel"]),
+        .target(name: "KadendeHTTP", dependencies: [
+            "KadendeAPI", "KadendeModel", "KadendeStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
+        .target(name: "KadendeCoordinator", dependencies: [
+            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
+            "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .target(name: "KadendeCLI", dependencies: [
+            "KadendeAPI", "KadendeModel", "KadendeCoordinator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "kadende", dependencies: ["KadendeCLI"]),
+
+        // The agent: its own closure, no HTTP framework, no database driver.
+        .target(name: "KadendeAgent", dependencies: [
+            "KadendeWire", "KadendePKI", "KadendeSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ], path: "agent/Sources/KadendeAgent"),
+        .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent"], path: "agent/Sources/kadende-agent"),
+
+        .testTarget(name: "KadendeModelTests", dependencies: ["KadendeModel"]),
+        .testTarget(name: "KadendeWireTests", dependencies: ["KadendeWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
+        .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
+        .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
+        .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel"]),
+        .testTarget(name: "KadendeAgentTests", dependencies: ["KadendeAgent"], path: "agent/Tests/KadendeAgentTests"),
+        .testTarget(name: "KadendeEndToEndTests", dependencies: [
+            "KadendeCoordinator", "KadendeCLI", "KadendeAPI", "KadendeModel", "KadendeStore", "KadendePKI",
+            "KadendeWire", "KadendeGateway", "KadendeAgent",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

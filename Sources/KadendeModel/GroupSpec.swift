@@ -1,0 +1,90 @@
+/// What the user declares for a group (`kadende group apply -f web.yaml`). Stored as numbered revisions; the
+/// reconciler works only from this value and from what it observes.
+public struct GroupSpec: Codable, Sendable, Hashable {
+    public var name: String
+    public var cluster: String
+    public var provider: String
+    public var size: Size
+    public var machine: MachineSpec
+    public var health: HealthPolicy
+    public var bootstrap: Bootstrap
+
+    public init(
+        name: String, cluster: String = "default", provider: String, size: Size,
+        machine: MachineSpec = MachineSpec(), health: HealthPolicy = HealthPolicy(), bootstrap: Bootstrap = Bootstrap()
+    ) {
+        self.name = name
+        self.cluster = cluster
+        self.provider = provider
+        self.size = size
+        self.machine = machine
+        self.health = health
+        self.bootstrap = bootstrap
+    }
+
+    public struct Size: Codable, Sendable, Hashable {
+        public var desired: Int
+        public var min: Int
+        public var max: Int
+        public init(desired: Int, min: Int, max: Int) {
+            self.desired = desired
+            self.min = min
+            self.max = max
+        }
+    }
+
+    /// Provider-specific description of one machine; providers validate what they understand.
+    public struct MachineSpec: Codable, Sendable, Hashable {
+        public var image: String?
+        public var type: String?
+        public var region: String?
+        public var zone: String?
+        public var tags: [String: String]
+        public init(image: String? = nil, type: String? = nil, region: String? = nil, zone: String? = nil, tags: [String: String] = [:]) {
+            self.image = image
+            self.type = type
+            self.region = region
+            self.zone = zone
+            self.tags = tags
+        }
+    }
+
+    public struct HealthPolicy: Codable, Sendable, Hashable {
+        /// How often the agent sends a heartbeat.
+        public var heartbeatInterval: Seconds
+        /// Silence after which a node is convicted.
+        public var heartbeatTimeout: Seconds
+        /// Time a new node has to enrol and report before it is declared failed and replaced.
+        public var startupTimeout: Seconds
+        public init(heartbeatInterval: Seconds = Seconds(1), heartbeatTimeout: Seconds = Seconds(5), startupTimeout: Seconds = Seconds(600)) {
+            self.heartbeatInterval = heartbeatInterval
+            self.heartbeatTimeout = heartbeatTimeout
+            self.startupTimeout = startupTimeout
+        }
+    }
+
+    /// What a node installs and runs before the agent takes over (rendered into cloud-init user-data).
+    public struct Bootstrap: Codable, Sendable, Hashable {
+        public var packages: [String]
+        public var files: [File]
+        public var commands: [String]
+        public init(packages: [String] = [], files: [File] = [], commands: [String] = []) {
+            self.packages = packages
+            self.files = files
+            self.commands = commands
+        }
+
+        public struct File: Codable, Sendable, Hashable {
+            public var path: String
+            public var content: String
+            public var mode: String
+            public var owner: String?
+            public init(path: String, content: String, mode: String = "0644", owner: String? = nil) {
+                self.path = path
+                self.content = content
+                self.mode = mode
+                self.owner = owner
+            }
+        }
+    }
+}

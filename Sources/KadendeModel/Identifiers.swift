@@ -1,0 +1,44 @@
+/// Node ids are minted by the coordinator, never by a provider or an agent, so that the intent to create a node
+/// can be written before any machine exists. They double as the provider's idempotency token.
+public enum NodeID {
+    /// `n-` followed by 16 lowercase hex characters (64 random bits).
+    public static func make<R: RandomNumberGenerator>(using rng: inout R) -> String {
+        var bits = rng.next() as UInt64
+        var hex = ""
+        for _ in 0..<16 {
+            hex.append(Self.digits[Int(bits & 0xF)])
+            bits >>= 4
+        }
+        return "n-" + hex
+    }
+
+    public static func make() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return make(using: &rng)
+    }
+
+    /// Node ids arrive from peers (CSR subjects, messages): only this shape is accepted.
+    public static func isValid(_ id: String) -> Bool {
+        guard id.count == 18, id.hasPrefix("n-") else { return false }
+        return id.dropFirst(2).allSatisfy { Self.digits.contains($0) }
+    }
+
+    private static let digits = Array("0123456789abcdef")
+}
+
+/// Names of clusters and groups: DNS-label shaped so they fit in tags, hostnames and URLs everywhere.
+public enum ResourceName {
+    public static func isValid(_ name: String) -> Bool {
+        guard (1...63).contains(name.count), let first = name.first, let last = name.last else { return false }
+        guard first.isASCII, first.isLetter || first.isNumber, last != "-" else { return false }
+        return name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+}
+
+/// Tag keys every provider instance carries. The provider's tagged list is the truth about what exists.
+public enum InstanceTag {
+    public static let cluster = "kadende.cluster"
+    public static let group = "kadende.group"
+    public static let node = "kadende.node"
+    public static let specHash = "kadende.spec-hash"
+}

@@ -1,0 +1,36 @@
+import struct Foundation.Date
+
+/// One thing that happened to a group or node, with its reason. Events are the user's record of every decision.
+public struct NodeEvent: Codable, Sendable, Hashable {
+    public var seq: Int64
+    public var at: Date
+    public var cluster: String
+    public var group: String
+    public var nodeID: String?
+    public var kind: Kind
+    public var reason: String
+
+    public init(seq: Int64 = 0, at: Date, cluster: String, group: String, nodeID: String?, kind: Kind, reason: String) {
+        self.seq = seq
+        self.at = at
+        self.cluster = cluster
+        self.group = group
+        self.nodeID = nodeID
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public enum Kind: String, Codable, Sendable {
+        case groupApplied = "group.applied"
+        case groupDeleted = "group.deleted"
+        case nodeRequested = "node.requested"
+        case nodeTransition = "node.transition"
+        case nodeEnrolled = "node.enrolled"
+        case nodeConnected = "node.connected"
+        case nodeDisconnected = "node.disconnected"
+        case nodeAdopted = "node.adopted"
+        case nodeConvicted = "node.convicted"
+        case providerError = "provider.error"
+        case orphanDestroyed = "orphan.destroyed"
+    }
+}

@@ -1,0 +1,68 @@
+import Crypto
+import KadendeSupport
+import SwiftASN1
+import X509
+import struct Foundation.Data
+import struct Foundation.Date
+
+/// The agent's side of PKI: a key generated on the node (never leaves it), the CSR naming the node, and the
+/// certificate and CA received at enrolment, kept in the agent's data directory (0600).
+public struct NodeIdentity: Sendable {
+    public var key: P256.Signing.PrivateKey
+    public var certificate: Certificate
+    public var ca: Certificate
+
+    public init(key: P256.Signing.PrivateKey, certificate: Certificate, ca: Certificate) {
+        self.key = key
+        self.certificate = certificate
+        self.ca = ca
+    }
+
+    public var nodeID: String? { CertificateTools.commonName(of: certificate.subject) }
+
+    /// Renew at two thirds of the certificate's life.
+    public var renewAt: Date {
+        let start = certificate.notValidBefore.timeIntervalSince1970
+        let end = certificate.notValidAfter.timeIntervalSince1970
+        return Date(timeIntervalSince1970: start + (end - start) * 2 / 3)
+    }
+
+    public static func makeCSR(nodeID: String, key: P256.Signing.PrivateKey) throws -> Data {
+        let csr = try CertificateSigningRequest(
+            version: .v1,
+            subject: try DistinguishedName { CommonName(nodeID) },
+            privateKey: .init(key),
+            attributes: CertificateSigningRequest.Attributes(),
+            signatureAlgorithm: .ecdsaWithSHA256
+        )
+        var serializer = DER.Serializer()
+        try serializer.serialize(csr)
+        return Data(serializer.serializedBytes)
+    }
+
+    // Files in the agent's data directory.
+    static let keyFile = "node-key.pem"
+    static let certificateFile = "node.pem"
+    static let caFile = "ca.pem"
+
+    public static func load(from directory: String) throws -> NodeIdentity? {
+        guard let keyPEM = try SecureFile.readText(directory + "/" + keyFile),
+              let certPEM = try SecureFile.readText(directory + "/" + certificateFile),
+              let caPEM = try SecureFile.readText(directory + "/" + caFile)
+        else { return nil }
+        return NodeIdentity(
+            key: try P256.Signing.PrivateKey(pemRepresentation: keyPEM),
+            certificate: try Certificate(pemEncoded: certPEM),
+            ca: try Certificate(pemEncoded: caPEM)
+        )
+    }
+
+    public func save(to directory: String) throws {
+        try SecureFile.makeDirectory(directory)
+        try SecureFile.write(key.pemRepresentation, to: directory + "/" + Self.keyFile)
+        try SecureFile.write(CertificateTools.pem(ca), to: directory + "/" + Self.caFile)
+        // Certificate last: its presence means the identity is complete.
+        try SecureFile.write(CertificateTools.pem(certificate), to: directory + "/" + Self.certificateFile)
+    }
+}
+

@@ -1,0 +1,33 @@
+import NIOSSL
+import X509
+import Crypto
+
+/// TLS settings for both ends. TLS 1.3 only. The gateway asks for client certificates but accepts connections
+/// without one, because an agent that has not enrolled yet has none; such a connection may only enrol.
+public enum TLSConfigurations {
+    public static func server(ca: Certificate, certificate: Certificate, key: P256.Signing.PrivateKey) throws -> TLSConfiguration {
+        let chain = try [certificate, ca].map { try NIOSSLCertificate(bytes: CertificateTools.der($0), format: .der) }
+        var config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
+        )
+        config.minimumTLSVersion = .tlsv13
+        config.certificateVerification = .optionalVerification
+        config.trustRoots = .certificates([chain[1]])
+        return config
+    }
+
+    /// The agent's configuration. Server trust is decided by `CAPin.verifyServerChain` in a custom verification
+    /// callback, so no system trust store is consulted.
+    public static func client(identity: NodeIdentity?) throws -> TLSConfiguration {
+        var config = TLSConfiguration.makeClientConfiguration()
+        config.minimumTLSVersion = .tlsv13
+        config.certificateVerification = .noHostnameVerification
+        config.trustRoots = .certificates([])
+        if let identity {
+            config.certificateChain = [.certificate(try NIOSSLCertificate(bytes: CertificateTools.der(identity.certificate), format: .der))]
+            config.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.key.pemRepresentation.utf8), format: .pem))
+        }
+        return config
+    }
+}

@@ -1,0 +1,92 @@
+import KadendeModel
+import KadendeWire
+import struct Foundation.Date
+
+/// One way of making machines. Every instance carries the tags in `InstanceTag`; the provider's tagged list is
+/// the truth about what exists, the store is what was meant.
+public protocol Provider: Sendable {
+    var name: String { get }
+    /// Refuses a spec this provider cannot honour, before any machine is made.
+    func validate(_ spec: GroupSpec) throws(ProviderError)
+    /// Creates the machine for `request.nodeID`. Idempotent on the node id: a retried create returns the instance
+    /// made the first time instead of a second one.
+    func create(_ request: CreateRequest) async throws(ProviderError) -> Instance
+    func destroy(instanceID: String, reason: String) async throws(ProviderError)
+    /// Instances carrying every one of `tags`.
+    func list(tags: [String: String]) async throws(ProviderError) -> [Instance]
+    func describe(instanceID: String) async throws(ProviderError) -> Instance?
+}
+
+public struct CreateRequest: Sendable, Hashable {
+    public var nodeID: String
+    public var spec: GroupSpec
+    public var tags: [String: String]
+    /// What user-data would carry to the node.
+    public var agent: AgentConfig
+
+    public init(nodeID: String, spec: GroupSpec, tags: [String: String], agent: AgentConfig) {
+        self.nodeID = nodeID
+        self.spec = spec
+        self.tags = tags
+        self.agent = agent
+    }
+}
+
+public struct Instance: Sendable, Hashable, Codable {
+    public var id: String
+    public var tags: [String: String]
+    public var status: InstanceStatus
+    public var address: String?
+    public var launchedAt: Date
+
+    public init(id: String, tags: [String: String], status: InstanceStatus, address: String?, launchedAt: Date) {
+        self.id = id
+        self.tags = tags
+        self.status = status
+        self.address = address
+        self.launchedAt = launchedAt
+    }
+
+    public var nodeID: String? { tags[InstanceTag.node] }
+}
+
+public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case invalidSpec = "invalid_spec"
+        case unknownProvider = "unknown_provider"
+        case createFailed = "create_failed"
+        case destroyFailed = "destroy_failed"
+        case listFailed = "list_failed"
+        case timeout
+    }
+
+    public var code: Code
+    public var provider: String
+    public var message: String
+
+    public init(_ code: Code, provider: String, _ message: String) {
+        self.code = code
+        self.provider = provider
+        self.message = message
+    }
+
+    public var description: String { "\(provider): \(code.rawValue): \(message)" }
+}
+
+/// The providers a coordinator offers, by name.
+public struct ProviderRegistry: Sendable {
+    private var providers: [String: any Provider]
+
+    public init(_ providers: [any Provider]) {
+        self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { _, b in b })
+    }
+
+    public var names: [String] { providers.keys.sorted() }
+
+    public func provider(named name: String) throws(ProviderError) -> any Provider {
+        guard let provider = providers[name] else {
+            throw ProviderError(.unknownProvider, provider: name, "no provider \"\(name)\" (available: \(names.joined(separator: ", ")))")
+        }
+        return provider
+    }
+}

@@ -1,0 +1,74 @@
+import GRDB
+
+extension SQLiteStore {
+    /// Append-only migrations: a released migration is never edited, a new one is added.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE clusters (
+                  name TEXT PRIMARY KEY,
+                  created_at REAL NOT NULL
+                );
+                CREATE TABLE groups (
+                  cluster TEXT NOT NULL REFERENCES clusters(name),
+                  name TEXT NOT NULL,
+                  revision INTEGER NOT NULL,
+                  deleted INTEGER NOT NULL DEFAULT 0,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL,
+                  PRIMARY KEY (cluster, name)
+                );
+                CREATE TABLE group_revisions (
+                  cluster TEXT NOT NULL,
+                  group_name TEXT NOT NULL,
+                  revision INTEGER NOT NULL,
+                  spec TEXT NOT NULL,
+                  created_at REAL NOT NULL,
+                  PRIMARY KEY (cluster, group_name, revision)
+                );
+                CREATE TABLE nodes (
+                  id TEXT PRIMARY KEY,
+                  cluster TEXT NOT NULL,
+                  group_name TEXT NOT NULL,
+                  revision INTEGER NOT NULL,
+                  state TEXT NOT NULL,
+                  state_reason TEXT NOT NULL,
+                  state_since REAL NOT NULL,
+                  instance_id TEXT,
+                  address TEXT,
+                  created_at REAL NOT NULL,
+                  last_heartbeat REAL
+                );
+                CREATE INDEX nodes_by_group ON nodes(cluster, group_name, state);
+                CREATE TABLE node_events (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  at REAL NOT NULL,
+                  cluster TEXT NOT NULL,
+                  group_name TEXT NOT NULL,
+                  node_id TEXT,
+                  kind TEXT NOT NULL,
+                  reason TEXT NOT NULL
+                );
+                CREATE INDEX events_by_group ON node_events(cluster, group_name, seq);
+                CREATE TABLE enrolment_tokens (
+                  hash TEXT PRIMARY KEY,
+                  node_id TEXT NOT NULL REFERENCES nodes(id),
+                  expires_at REAL NOT NULL,
+                  used_at REAL
+                );
+                CREATE INDEX tokens_by_node ON enrolment_tokens(node_id);
+                CREATE TABLE certificates (
+                  serial TEXT PRIMARY KEY,
+                  node_id TEXT NOT NULL REFERENCES nodes(id),
+                  not_before REAL NOT NULL,
+                  not_after REAL NOT NULL,
+                  revoked INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX certificates_by_node ON certificates(node_id);
+                INSERT INTO clusters(name, created_at) VALUES ('default', strftime('%s', 'now'));
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,24 @@
+import KadendeModel
+
+/// Errors the store reports to its callers, matched by code. Database failures are wrapped with the operation.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case notFound = "not_found"
+        case illegalTransition = "illegal_transition"
+        case conflict
+        case invalidToken = "invalid_token"
+        case tokenExpired = "token_expired"
+        case tokenUsed = "token_used"
+        case database
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,190 @@
+import struct Foundation.Date
+import struct Foundation.Data
+
+/// Message type numbers. Append-only: a number is never reused or renumbered.
+public enum MessageType: UInt16, Sendable, CaseIterable {
+    case hello = 1
+    case welcome = 2
+    case enrol = 3
+    case enrolled = 4
+    case heartbeat = 5
+    case push = 6
+    case ack = 7
+    case bye = 8
+    case refused = 9
+    case renew = 10
+    case renewed = 11
+
+    /// Whether a receiver must understand a message of this type. Hello, enrol and push change what the receiver
+    /// does next; a heartbeat from a newer agent's optional extension does not.
+    public var isRequired: Bool {
+        switch self {
+        case .ack, .bye: false
+        default: true
+        }
+    }
+}
+
+/// Agent → coordinator, first message on an authenticated connection. `nodeID` is the agent's claim, checked
+/// against its certificate: identity comes from the certificate only.
+public struct Hello: Codable, Sendable, Hashable {
+    public var nodeID: String
+    public var agentVersion: String
+    public var protocolVersions: [UInt8]
+    public init(nodeID: String, agentVersion: String, protocolVersions: [UInt8] = [WireProtocol.version]) {
+        self.nodeID = nodeID
+        self.agentVersion = agentVersion
+        self.protocolVersions = protocolVersions
+    }
+}
+
+/// Coordinator → agent, answer to `Hello`.
+public struct Welcome: Codable, Sendable, Hashable {
+    public var coordinatorID: String
+    public var heartbeatIntervalMillis: Int
+    public var serverTime: Date
+    public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date) {
+        self.coordinatorID = coordinatorID
+        self.heartbeatIntervalMillis = heartbeatIntervalMillis
+        self.serverTime = serverTime
+    }
+}
+
+/// Agent → coordinator on a connection without a client certificate: the single-use token from user-data and a
+/// CSR for a key the agent generated on the node.
+public struct Enrol: Codable, Sendable, Hashable {
+    public var nodeID: String
+    public var token: String
+    public var csrDER: Data
+    public init(nodeID: String, token: String, csrDER: Data) {
+        self.nodeID = nodeID
+        self.token = token
+        self.csrDER = csrDER
+    }
+}
+
+/// Coordinator → agent: the client certificate naming the node, and the CA that signed it.
+public struct Enrolled: Codable, Sendable, Hashable {
+    public var certificatePEM: String
+    public var caPEM: String
+    public var notAfter: Date
+    public init(certificatePEM: String, caPEM: String, notAfter: Date) {
+        self.certificatePEM = certificatePEM
+        self.caPEM = caPEM
+        self.notAfter = notAfter
+    }
+}
+
+public struct ProbeResult: Codable, Sendable, Hashable {
+    public enum Status: String, Codable, Sendable { case passing, warning, critical, unknown }
+    public var name: String
+    public var status: Status
+    public var output: String?
+    public init(name: String, status: Status, output: String? = nil) {
+        self.name = name
+        self.status = status
+        self.output = output
+    }
+}
+
+/// Agent → coordinator, every heartbeat interval. Carries probe results that changed since the last heartbeat.
+public struct Heartbeat: Codable, Sendable, Hashable {
+    public var nodeID: String
+    public var seq: UInt64
+    public var sentAt: Date
+    public var probes: [ProbeResult]
+    public init(nodeID: String, seq: UInt64, sentAt: Date, probes: [ProbeResult] = []) {
+        self.nodeID = nodeID
+        self.seq = seq
+        self.sentAt = sentAt
+        self.probes = probes
+    }
+}
+
+/// Coordinator → agent: a configuration revision to apply.
+public struct Push: Codable, Sendable, Hashable {
+    public var revision: Int
+    public var payload: Data
+    public init(revision: Int, payload: Data) {
+        self.revision = revision
+        self.payload = payload
+    }
+}
+
+/// Agent → coordinator: outcome of a push.
+public struct Ack: Codable, Sendable, Hashable {
+    public enum Outcome: String, Codable, Sendable { case applied, failed }
+    public var revision: Int
+    public var outcome: Outcome
+    public var message: String?
+    public init(revision: Int, outcome: Outcome, message: String? = nil) {
+        self.revision = revision
+        self.outcome = outcome
+        self.message = message
+    }
+}
+
+/// Either side, before it closes on purpose.
+public struct Bye: Codable, Sendable, Hashable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// Either side: the last message before closing because the peer broke a rule.
+public struct Refused: Codable, Sendable, Hashable {
+    public var code: RefusalCode
+    public var reason: String
+    public init(code: RefusalCode, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+}
+
+/// Agent → coordinator on its authenticated connection: a CSR for a fresh key, sent at two thirds of the
+/// current certificate's life.
+public struct Renew: Codable, Sendable, Hashable {
+    public var csrDER: Data
+    public init(csrDER: Data) { self.csrDER = csrDER }
+}
+
+public struct Renewed: Codable, Sendable, Hashable {
+    public var certificatePEM: String
+    public var notAfter: Date
+    public init(certificatePEM: String, notAfter: Date) {
+        self.certificatePEM = certificatePEM
+        self.notAfter = notAfter
+    }
+}
+
+public enum WireMessage: Sendable, Hashable {
+    case hello(Hello)
+    case welcome(Welcome)
+    case enrol(Enrol)
+    case enrolled(Enrolled)
+    case heartbeat(Heartbeat)
+    case push(Push)
+    case ack(Ack)
+    case bye(Bye)
+    case refused(Refused)
+    case renew(Renew)
+    case renewed(Renewed)
+    /// A message type this build does not know and that the sender marked optional.
+    case ignored(type: UInt16)
+
+    public var type: MessageType? {
+        switch self {
+        case .hello: .hello
+        case .welcome: .welcome
+        case .enrol: .enrol
+        case .enrolled: .enrolled
+        case .heartbeat: .heartbeat
+        case .push: .push
+        case .ack: .ack
+        case .bye: .bye
+        case .refused: .refused
+        case .renew: .renew
+        case .renewed: .renewed
+        case .ignored: nil
+        }
+    }
+}
