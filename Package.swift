@@ -53,6 +53,7 @@ let package = Package(
         ]),
         .target(name: "KadendeGateway", dependencies: [
             "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore",
+            .product(name: "X509", package: "swift-certificates"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,11 +86,12 @@ let package = Package(
 
         // The agent: its own closure, no HTTP framework, no database driver.
         .target(name: "KadendeAgent", dependencies: [
-            "KadendeWire", "KadendePKI", "KadendeSupport",
+            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Yams", package: "Yams"),
         ], path: "agent/Sources/KadendeAgent"),
         .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent"], path: "agent/Sources/kadende-agent"),

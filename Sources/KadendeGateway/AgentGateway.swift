@@ -1,0 +1,134 @@
+import KadendeModel
+import KadendePKI
+import KadendeStore
+import KadendeWire
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+import struct Foundation.Date
+
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var maxFrameSize: Int
+    public var coordinatorID: String
+
+    public init(host: String = "127.0.0.1", port: Int = 7443, maxFrameSize: Int = Frame.defaultMaxSize, coordinatorID: String) {
+        self.host = host
+        self.port = port
+        self.maxFrameSize = maxFrameSize
+        self.coordinatorID = coordinatorID
+    }
+}
+
+/// Terminates agents' mutual-TLS connections: one long-lived connection per agent, each in its own child task
+/// that catches its own errors so one bad peer cannot hurt the others.
+public final class AgentGateway: Service, Sendable {
+    let configuration: GatewayConfiguration
+    let sslContext: NIOSSLContext
+    let store: any Store
+    let enrolment: EnrolmentService
+    let tracker: HeartbeatTracker
+    let now: @Sendable () -> Date
+    let logger: Logger
+    private let server: Mutex<NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>?> = Mutex(nil)
+    private let connections = Mutex<[ObjectIdentifier: (node: String?, channel: any Channel)]>([:])
+
+    public init(configuration: GatewayConfiguration, tls: TLSConfiguration, store: any Store, enrolment: EnrolmentService,
+                tracker: HeartbeatTracker, now: @escaping @Sendable () -> Date, logger: Logger) throws {
+        self.configuration = configuration
+        self.sslContext = try NIOSSLContext(configuration: tls)
+        self.store = store
+        self.enrolment = enrolment
+        self.tracker = tracker
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Binds the listening socket and returns the port (useful with port 0). Called before `run`.
+    public func bind() async throws -> Int {
+        let sslContext = self.sslContext
+        let maxFrameSize = configuration.maxFrameSize
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: sslContext))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
+                    try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
+                }
+            }
+        server.withLock { $0 = channel }
+        let port = channel.channel.localAddress?.port ?? configuration.port
+        logger.info("agent gateway listening", metadata: ["address": "\(configuration.host):\(port)"])
+        return port
+    }
+
+    public func run() async throws {
+        guard let server = server.withLock({ $0 }) else {
+            throw GatewayError("run() called before bind()")
+        }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+    }
+
+    /// Closes the listener and every agent connection; agents reconnect to another coordinator or to this one
+    /// when it is back.
+    public func shutdown() {
+        server.withLock { $0?.channel.close(promise: nil) }
+        for (_, entry) in connections.withLock({ $0 }) { entry.channel.close(promise: nil) }
+    }
+
+    /// Drops a node's live connection, e.g. once it is terminated and its certificate revoked.
+    public func disconnect(nodeID: String) {
+        for (_, entry) in connections.withLock({ $0 }) where entry.node == nodeID { entry.channel.close(promise: nil) }
+    }
+
+    func register(_ channel: any Channel, node: String?) {
+        connections.withLock { $0[ObjectIdentifier(channel)] = (node, channel) }
+    }
+
+    func unregister(_ channel: any Channel) {
+        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
+        let channel = connection.channel
+        register(channel, node: nil)
+        defer { unregister(channel) }
+        let remote = channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        var session = AgentSession(gateway: self, channel: channel, remote: remote)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                try await session.run(inbound: inbound, outbound: outbound)
+            }
+        } catch {
+            logger.debug("agent connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
+        }
+        if let node = session.nodeID, session.helloDone {
+            tracker.setConnected(node, false)
+            logger.info("agent disconnected", metadata: ["node.id": "\(node)", "remote": "\(remote)"])
+        }
+    }
+}
+
+public struct GatewayError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

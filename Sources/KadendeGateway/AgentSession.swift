@@ -1,0 +1,157 @@
+import KadendeModel
+import KadendePKI
+import KadendeStore
+import KadendeWire
+import Logging
+import NIOCore
+import NIOSSL
+import X509
+import struct Foundation.Date
+
+/// One agent connection. Identity comes from the client certificate only: a message that names another node is
+/// refused, and a connection without a certificate may only enrol.
+struct AgentSession {
+    let gateway: AgentGateway
+    let channel: any Channel
+    let remote: String
+    private(set) var nodeID: String?
+    private var serial: String?
+    private var identityResolved = false
+    private(set) var helloDone = false
+
+    init(gateway: AgentGateway, channel: any Channel, remote: String) {
+        self.gateway = gateway
+        self.channel = channel
+        self.remote = remote
+    }
+
+    var logger: Logger {
+        var l = gateway.logger
+        l[metadataKey: "remote"] = "\(remote)"
+        if let nodeID { l[metadataKey: "node.id"] = "\(nodeID)" }
+        return l
+    }
+
+    mutating func run(inbound: NIOAsyncChannelInboundStream<Frame>, outbound: NIOAsyncChannelOutboundWriter<Frame>) async throws {
+        do {
+            for try await frame in inbound {
+                if !identityResolved { try await resolveIdentity() }
+                let message = try WireCodec.decode(frame)
+                guard let reply = try await handle(message) else { continue }
+                try await outbound.write(WireCodec.encode(reply))
+                if case .enrolled = reply { return }  // enrolment is one exchange; the agent reconnects with its certificate
+            }
+        } catch let error as WireError {
+            logger.warning("refusing agent", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            // Best effort: the peer may already be gone.
+            try? await outbound.write(WireCodec.encode(.refused(Refused(code: error.code, reason: error.message))))
+        }
+    }
+
+    /// Reads the peer certificate once the handshake is done (it is, once a frame has arrived).
+    private mutating func resolveIdentity() async throws {
+        identityResolved = true
+        let channel = self.channel
+        let peer = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.nioSSL_peerCertificate()
+        }.get()
+        guard let peer else { return }
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: try peer.toDERBytes())
+        } catch {
+            throw WireError(.identityMismatch, "client certificate does not parse")
+        }
+        guard let name = CertificateTools.commonName(of: certificate.subject), NodeID.isValid(name) else {
+            throw WireError(.identityMismatch, "client certificate does not name a node")
+        }
+        guard CertificateTools.hasUsage(certificate, .clientAuth) else {
+            throw WireError(.identityMismatch, "certificate is not a client certificate")
+        }
+        nodeID = name
+        serial = CertificateTools.serialHex(certificate)
+    }
+
+    private mutating func handle(_ message: WireMessage) async throws(WireError) -> WireMessage? {
+        let now = gateway.now()
+        switch message {
+        case .ignored(let type):
+            logger.debug("ignoring optional message", metadata: ["type": "\(type)"])
+            return nil
+        case .enrol(let request):
+            guard nodeID == nil else { throw WireError(.unexpectedMessage, "this connection is already authenticated") }
+            let enrolled = try await gateway.enrolment.enrol(request, now: now)
+            gateway.logger.info("node enrolled", metadata: ["node.id": "\(request.nodeID)", "remote": "\(remote)"])
+            return .enrolled(enrolled)
+        case .hello(let hello):
+            let node = try authenticated(claim: hello.nodeID)
+            guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
+            let interval = try await admit(node: node, now: now)
+            helloDone = true
+            gateway.register(channel, node: node)
+            gateway.tracker.beat(node, at: now)
+            gateway.tracker.setConnected(node, true)
+            logger.info("agent connected", metadata: ["agent.version": "\(hello.agentVersion)"])
+            return .welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
+                                    heartbeatIntervalMillis: Int(interval * 1000), serverTime: now))
+        case .heartbeat(let beat):
+            let node = try authenticated(claim: beat.nodeID)
+            guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
+            gateway.tracker.beat(node, at: now)
+            return nil
+        case .renew(let renew):
+            let node = try authenticated(claim: nil)
+            guard helloDone else { throw WireError(.unexpectedMessage, "renew before hello") }
+            let renewed = try await gateway.enrolment.renew(nodeID: node, csrDER: Array(renew.csrDER), now: now)
+            logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
+            return .renewed(renewed)
+        case .ack(let ack):
+            _ = try authenticated(claim: nil)
+            logger.info("agent acknowledged push", metadata: ["revision": "\(ack.revision)", "outcome": "\(ack.outcome.rawValue)"])
+            return nil
+        case .bye(let bye):
+            logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
+            throw WireError(.unexpectedMessage, "closing after bye")
+        case .welcome, .enrolled, .push, .refused, .renewed:
+            throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
+        }
+    }
+
+    private func authenticated(claim: String?) throws(WireError) -> String {
+        guard let nodeID else {
+            throw WireError(.clientCertificateRequired, "a client certificate is required; enrol first")
+        }
+        if let claim, claim != nodeID {
+            throw WireError(.identityMismatch, "certificate names \(nodeID) but the message claims \(claim.prefix(40))")
+        }
+        return nodeID
+    }
+
+    /// Checks that the certificate is one the coordinator issued and still honours, and that the node is alive;
+    /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval.
+    private func admit(node: String, now: Date) async throws(WireError) -> Double {
+        let store = gateway.store
+        do {
+            guard let serial, let record = try await store.certificate(serial: serial), record.nodeID == node else {
+                throw WireError(.certificateRevoked, "certificate is not known to this coordinator")
+            }
+            guard !record.revoked else { throw WireError(.certificateRevoked, "certificate was revoked") }
+            guard let nodeRecord = try await store.node(id: node) else {
+                throw WireError(.unknownNode, "node \(node) is not known")
+            }
+            guard nodeRecord.state.isActive else {
+                throw WireError(.nodeTerminated, "node \(node) is \(nodeRecord.state.rawValue)")
+            }
+            if nodeRecord.state == .enrolling || nodeRecord.state == .provisioning {
+                try await store.transition(nodeID: node, to: .healthy, reason: "agent connected over mutual TLS and said hello", at: now)
+            }
+            let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
+            return group?.spec.health.heartbeatInterval.value ?? 1
+        } catch let error as WireError {
+            throw error
+        } catch {
+            gateway.logger.error("store error while admitting agent", metadata: ["node.id": "\(node)", "error": "\(error)"])
+            throw WireError(.internalError, "coordinator cannot check the certificate now")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import KadendeModel
+import KadendePKI
+import KadendeStore
+import KadendeWire
+import X509
+import struct Foundation.Date
+
+/// Turns a single-use token and a CSR into a client certificate naming the token's node. Every refusal leaves
+/// the store as it was: the token is used up only in the transaction that records the certificate.
+public struct EnrolmentService: Sendable {
+    let store: any Store
+    let ca: CertificateAuthority
+    let certificateLifetime: Double
+
+    public init(store: any Store, ca: CertificateAuthority, certificateLifetime: Double) {
+        self.store = store
+        self.ca = ca
+        self.certificateLifetime = certificateLifetime
+    }
+
+    public func enrol(_ request: Enrol, now: Date) async throws(WireError) -> Enrolled {
+        guard NodeID.isValid(request.nodeID) else {
+            throw WireError(.invalidToken, "\"\(request.nodeID.prefix(40))\" is not a node id")
+        }
+        let hash = EnrolmentToken.hash(request.token)
+        let boundNode: String
+        do {
+            boundNode = try await store.checkToken(hash: hash, now: now)
+        } catch let error as StoreError {
+            throw Self.refusal(error)
+        } catch {
+            throw WireError(.internalError, "store unavailable")
+        }
+        guard boundNode == request.nodeID else {
+            throw WireError(.invalidToken, "token is not bound to node \(request.nodeID)")
+        }
+        let certificate: Certificate
+        do {
+            certificate = try ca.issueNodeCertificate(csrDER: Array(request.csrDER), nodeID: boundNode, lifetime: certificateLifetime, now: now)
+        } catch {
+            throw WireError(.invalidCSR, error.message)
+        }
+        let record = CertificateRecord(serial: CertificateTools.serialHex(certificate), nodeID: boundNode,
+                                       notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter)
+        do {
+            try await store.redeemToken(hash: hash, certificate: record, at: now)
+            return Enrolled(certificatePEM: try CertificateTools.pem(certificate), caPEM: ca.pem, notAfter: certificate.notValidAfter)
+        } catch let error as StoreError {
+            throw Self.refusal(error)
+        } catch {
+            throw WireError(.internalError, "cannot record certificate")
+        }
+    }
+
+    /// Issues a fresh certificate to an authenticated node (renewal at two thirds of its life).
+    public func renew(nodeID: String, csrDER: [UInt8], now: Date) async throws(WireError) -> Renewed {
+        let certificate: Certificate
+        do {
+            certificate = try ca.issueNodeCertificate(csrDER: csrDER, nodeID: nodeID, lifetime: certificateLifetime, now: now)
+        } catch {
+            throw WireError(.invalidCSR, error.message)
+        }
+        do {
+            try await store.recordCertificate(CertificateRecord(
+                serial: CertificateTools.serialHex(certificate), nodeID: nodeID,
+                notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter))
+            return Renewed(certificatePEM: try CertificateTools.pem(certificate), notAfter: certificate.notValidAfter)
+        } catch {
+            throw WireError(.internalError, "cannot record certificate")
+        }
+    }
+
+    private static func refusal(_ error: StoreError) -> WireError {
+        switch error.code {
+        case .tokenExpired: WireError(.tokenExpired, error.message)
+        case .tokenUsed: WireError(.tokenUsed, error.message)
+        case .invalidToken, .notFound: WireError(.invalidToken, error.message)
+        default: WireError(.internalError, "store error")
+        }
+    }
+}
+

@@ -1,0 +1,212 @@
+import Crypto
+import KadendePKI
+import KadendeSupport
+import KadendeWire
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import X509
+import struct Foundation.Date
+
+public enum AgentVersion {
+    public static let current = "0.1.0"
+}
+
+/// The coordinator said no, with a reason; the agent logs it and backs off.
+struct RefusedByCoordinator: Error, CustomStringConvertible {
+    var refused: Refused
+    var description: String { "\(refused.code.rawValue): \(refused.reason)" }
+}
+
+/// Set once from a child task, read by the loop that started it.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+struct AgentError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The agent's life: enrol once with the token from user-data, then hold one mutual-TLS connection to a
+/// coordinator, sending heartbeats and renewing the certificate at two thirds of its life. When the connection
+/// drops it tries the next coordinator after a jittered exponential backoff.
+public final class Agent: Service, Sendable {
+    let settings: AgentSettings
+    let logger: Logger
+    let maxFrameSize: Int
+    private let identity: Mutex<NodeIdentity?>
+    /// The key of a renewal in flight; it replaces the current key only when the renewed certificate arrives.
+    private let pendingKey = Mutex<P256.Signing.PrivateKey?>(nil)
+
+    public init(settings: AgentSettings, logger: Logger, maxFrameSize: Int = Frame.defaultMaxSize) throws {
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "node.id"] = "\(settings.config.nodeID)"
+        self.logger = logger
+        self.maxFrameSize = maxFrameSize
+        self.identity = Mutex(try NodeIdentity.load(from: settings.dataDir))
+    }
+
+    var nodeID: String { settings.config.nodeID }
+
+    public func run() async throws {
+        let endpoints = settings.config.endpoints.compactMap(Endpoint.init)
+        var backoff = Backoff()
+        var index = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let endpoint = endpoints[index % endpoints.count]
+            do {
+                let welcomed = Flag()
+                defer { if welcomed.isSet { backoff.reset() } }
+                let enrolledNow = try await cancelWhenGracefulShutdown { () -> Bool in
+                    if let current = self.identity.withLock({ $0 }) {
+                        try await self.session(endpoint: endpoint, identity: current) { welcomed.set() }
+                        return false
+                    }
+                    try await self.enrol(endpoint: endpoint)
+                    return true
+                }
+                if enrolledNow { continue }  // connect at once, now with a certificate
+            } catch is CancellationError {
+                break
+            } catch let refusal as RefusedByCoordinator {
+                logger.error("coordinator refused the agent", metadata: [
+                    "code": "\(refusal.refused.code.rawValue)", "reason": "\(refusal.refused.reason)", "endpoint": "\(endpoint)"])
+            } catch {
+                logger.warning("connection to coordinator failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+            }
+            index += 1
+            let delay = backoff.next()
+            logger.info("reconnecting", metadata: ["delay_ms": "\(Int(delay * 1000))", "next_endpoint": "\(endpoints[index % endpoints.count])"])
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+            } catch {
+                break
+            }
+        }
+        logger.info("agent stopping")
+    }
+
+    // MARK: Enrolment
+
+    func enrol(endpoint: Endpoint) async throws {
+        let key = P256.Signing.PrivateKey()
+        let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: key)
+        let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: nil, maxFrameSize: maxFrameSize, logger: logger)
+        let request = Enrol(nodeID: nodeID, token: settings.config.token, csrDER: csr)
+        let enrolled: Enrolled = try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(WireCodec.encode(.enrol(request)))
+            for try await frame in inbound {
+                switch try WireCodec.decode(frame) {
+                case .enrolled(let enrolled): return enrolled
+                case .refused(let refused): throw RefusedByCoordinator(refused: refused)
+                case .ignored: continue
+                case let other: throw AgentError("unexpected \(other.type.map { "\($0)" } ?? "message") during enrolment")
+                }
+            }
+            throw AgentError("coordinator closed the connection during enrolment")
+        }
+        let certificate = try Certificate(pemEncoded: enrolled.certificatePEM)
+        let ca = try Certificate(pemEncoded: enrolled.caPEM)
+        guard try CAPin(certificate: ca) == settings.pin else { throw AgentError("enrolment returned a CA that does not match the pin") }
+        try check(certificate, for: key)
+        let identity = NodeIdentity(key: key, certificate: certificate, ca: ca)
+        try identity.save(to: settings.dataDir)
+        self.identity.withLock { $0 = identity }
+        logger.info("enrolled", metadata: ["not_after": "\(certificate.notValidAfter)"])
+    }
+
+    private func check(_ certificate: Certificate, for key: P256.Signing.PrivateKey) throws {
+        guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else {
+            throw AgentError("issued certificate is not for this agent's key")
+        }
+        guard CertificateTools.commonName(of: certificate.subject) == nodeID else {
+            throw AgentError("issued certificate does not name \(nodeID)")
+        }
+    }
+
+    // MARK: Session
+
+    func session(endpoint: Endpoint, identity: NodeIdentity, onWelcome: () -> Void) async throws {
+        let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: identity, maxFrameSize: maxFrameSize, logger: logger)
+        try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(WireCodec.encode(.hello(Hello(nodeID: nodeID, agentVersion: AgentVersion.current))))
+            var frames = inbound.makeAsyncIterator()
+            let welcome: Welcome
+            switch try await frames.next().map(WireCodec.decode) {
+            case .welcome(let w)?: welcome = w
+            case .refused(let refused)?: throw RefusedByCoordinator(refused: refused)
+            case nil: throw AgentError("coordinator closed the connection before welcome")
+            case let other?: throw AgentError("expected welcome, got \(other.type.map { "\($0)" } ?? "unknown")")
+            }
+            onWelcome()
+            logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)"])
+            let interval = min(max(welcome.heartbeatIntervalMillis, 100), 60_000)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.heartbeats(outbound: outbound, intervalMillis: interval) }
+                while let frame = try await frames.next() {
+                    if let reply = try await self.handle(WireCodec.decode(frame)) {
+                        try await outbound.write(WireCodec.encode(reply))
+                    }
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func heartbeats(outbound: NIOAsyncChannelOutboundWriter<Frame>, intervalMillis: Int) async throws {
+        var seq: UInt64 = 0
+        while !Task.isCancelled {
+            seq += 1
+            try await outbound.write(WireCodec.encode(.heartbeat(Heartbeat(nodeID: nodeID, seq: seq, sentAt: Date()))))
+            if let renew = try renewalIfDue(now: Date()) {
+                try await outbound.write(WireCodec.encode(.renew(renew)))
+            }
+            try await Task.sleep(for: .milliseconds(intervalMillis))
+        }
+    }
+
+    func renewalIfDue(now: Date) throws -> Renew? {
+        guard let current = identity.withLock({ $0 }), now >= current.renewAt else { return nil }
+        let key: P256.Signing.PrivateKey? = pendingKey.withLock { pending in
+            if pending != nil { return nil }
+            let key = P256.Signing.PrivateKey()
+            pending = key
+            return key
+        }
+        guard let key else { return nil }  // a renewal is already in flight
+        logger.info("renewing certificate", metadata: ["not_after": "\(current.certificate.notValidAfter)"])
+        return Renew(csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: key))
+    }
+
+    private func handle(_ message: WireMessage) async throws -> WireMessage? {
+        switch message {
+        case .refused(let refused):
+            throw RefusedByCoordinator(refused: refused)
+        case .renewed(let renewed):
+            guard let key = pendingKey.withLock({ k in defer { k = nil }; return k }), let current = identity.withLock({ $0 }) else {
+                throw AgentError("renewed certificate without a renewal in flight")
+            }
+            let certificate = try Certificate(pemEncoded: renewed.certificatePEM)
+            try check(certificate, for: key)
+            let next = NodeIdentity(key: key, certificate: certificate, ca: current.ca)
+            try next.save(to: settings.dataDir)
+            identity.withLock { $0 = next }
+            logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
+            return nil
+        case .push(let push):
+            // Configuration push arrives with its own issue; until then say so instead of pretending.
+            return .ack(Ack(revision: push.revision, outcome: .failed, message: "this agent version does not apply configuration"))
+        case .ignored:
+            return nil
+        case .bye(let bye):
+            throw AgentError("coordinator said goodbye: \(bye.reason)")
+        case .hello, .welcome, .enrol, .enrolled, .heartbeat, .ack, .renew:
+            throw AgentError("unexpected \(message.type.map { "\($0)" } ?? "message") from coordinator")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import KadendeModel
+import KadendePKI
+import KadendeSupport
+import KadendeWire
+import Yams
+
+/// The agent's settings, read from `/etc/kadende/agent.yaml` and checked before the agent dials anyone.
+public struct AgentSettings: Sendable {
+    public var config: AgentConfig
+    public var pin: CAPin
+    public var dataDir: String
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(config: AgentConfig, defaultDataDir: String = "/var/lib/kadende-agent") throws {
+        guard NodeID.isValid(config.nodeID) else { throw Invalid(description: "nodeID \"\(config.nodeID)\" is not a node id") }
+        guard !config.endpoints.isEmpty else { throw Invalid(description: "endpoints: at least one coordinator is needed") }
+        for endpoint in config.endpoints where Endpoint(endpoint) == nil {
+            throw Invalid(description: "endpoints: \"\(endpoint)\" is not host:port")
+        }
+        guard let pin = CAPin(config.caPin) else { throw Invalid(description: "caPin: expected sha256:<64 hex digits>") }
+        self.config = config
+        self.pin = pin
+        self.dataDir = config.dataDir ?? defaultDataDir
+    }
+
+    public static func load(path: String) throws -> AgentSettings {
+        guard let text = try SecureFile.readText(path) else { throw Invalid(description: "\(path) does not exist") }
+        let config: AgentConfig
+        do {
+            config = try YAMLDecoder().decode(AgentConfig.self, from: text)
+        } catch {
+            throw Invalid(description: "\(path): \(error)")
+        }
+        return try AgentSettings(config: config)
+    }
+}
+
+/// `host:port`, with `[v6]:port` for IPv6 literals.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()), (1...65535).contains(p) else { return nil }
+            port = p
+        } else {
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, !parts[0].isEmpty, let p = Int(parts[1]), (1...65535).contains(p) else { return nil }
+            host = String(parts[0])
+            port = p
+        }
+    }
+
+    public var isIPAddress: Bool { host.contains(":") || host.split(separator: ".").allSatisfy { UInt8($0) != nil } }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
