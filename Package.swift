@@ -63,16 +63,19 @@ let package = Package(
         // Public REST shapes, shared by the HTTP server and the CLI.
         .target(name: "KadendeAPI", dependencies: ["KadendeModel"]),
         .target(name: "KadendeHTTP", dependencies: [
-            "KadendeAPI", "KadendeModel", "KadendeStore",
+            "KadendeAPI", "KadendeModel",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
         .target(name: "KadendeCoordinator", dependencies: [
             "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
-            "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI",
+            "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "KadendeCLI", dependencies: [

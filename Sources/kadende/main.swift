@@ -1,1 +1,3 @@
+import KadendeCLI
 
+await KadendeCommand.main()

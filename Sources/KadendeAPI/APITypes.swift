@@ -1,0 +1,107 @@
+import KadendeModel
+import struct Foundation.Date
+
+/// Shapes of the REST API `/v1`, kept apart from the store's records so either can change without the other.
+
+public struct APIGroup: Codable, Sendable, Hashable {
+    public var cluster: String
+    public var name: String
+    public var revision: Int
+    public var provider: String
+    public var size: GroupSpec.Size
+    public var deleted: Bool
+    /// Node count per state, for live nodes only.
+    public var nodes: [String: Int]
+    public var healthy: Int
+
+    public init(cluster: String, name: String, revision: Int, provider: String, size: GroupSpec.Size, deleted: Bool, nodes: [String: Int], healthy: Int) {
+        self.cluster = cluster
+        self.name = name
+        self.revision = revision
+        self.provider = provider
+        self.size = size
+        self.deleted = deleted
+        self.nodes = nodes
+        self.healthy = healthy
+    }
+}
+
+public struct APIGroupDetail: Codable, Sendable, Hashable {
+    public var group: APIGroup
+    public var spec: GroupSpec
+    public var nodes: [APINode]
+    public init(group: APIGroup, spec: GroupSpec, nodes: [APINode]) {
+        self.group = group
+        self.spec = spec
+        self.nodes = nodes
+    }
+}
+
+public struct APIApplyResult: Codable, Sendable, Hashable {
+    public var group: APIGroup
+    /// False when the spec was identical to the current revision.
+    public var changed: Bool
+    public init(group: APIGroup, changed: Bool) {
+        self.group = group
+        self.changed = changed
+    }
+}
+
+public struct APINode: Codable, Sendable, Hashable {
+    public var id: String
+    public var cluster: String
+    public var group: String
+    public var state: NodeState
+    public var reason: String
+    public var since: Date
+    public var instanceID: String?
+    public var address: String?
+    public var createdAt: Date
+    public var lastHeartbeat: Date?
+    public var connected: Bool
+
+    public init(id: String, cluster: String, group: String, state: NodeState, reason: String, since: Date, instanceID: String?,
+                address: String?, createdAt: Date, lastHeartbeat: Date?, connected: Bool) {
+        self.id = id
+        self.cluster = cluster
+        self.group = group
+        self.state = state
+        self.reason = reason
+        self.since = since
+        self.instanceID = instanceID
+        self.address = address
+        self.createdAt = createdAt
+        self.lastHeartbeat = lastHeartbeat
+        self.connected = connected
+    }
+}
+
+public typealias APIEvent = NodeEvent
+
+/// Every error the API returns: a stable code to match on, a message for people, and for spec errors the key
+/// path and line.
+public struct APIErrorBody: Codable, Sendable, Hashable, Error, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var path: String?
+    public var line: Int?
+
+    public init(code: String, message: String, path: String? = nil, line: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.line = line
+    }
+
+    public var description: String {
+        var where_ = ""
+        if let path, !path.isEmpty { where_ += " at \(path)" }
+        if let line { where_ += " (line \(line))" }
+        return "\(code)\(where_): \(message)"
+    }
+}
+
+public struct APIErrorEnvelope: Codable, Sendable {
+    public var error: APIErrorBody
+    public init(error: APIErrorBody) { self.error = error }
+}

@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import KadendeAPI
+import NIOCore
+import NIOHTTP1
+import Foundation
+
+/// The CLI's view of a coordinator: every command goes through the REST API, local or remote.
+struct APIClient {
+    let base: String
+
+    init(base: String) {
+        self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func get<T: Decodable>(_ path: String, as type: T.Type = T.self, timeout: Int64 = 30) async throws -> T {
+        try await send(.GET, path, body: nil, contentType: nil, timeout: timeout)
+    }
+
+    func delete<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
+        try await send(.DELETE, path, body: nil, contentType: nil, timeout: 30)
+    }
+
+    func post<T: Decodable>(_ path: String, yaml: String, as type: T.Type = T.self) async throws -> T {
+        try await send(.POST, path, body: yaml, contentType: "application/yaml", timeout: 30)
+    }
+
+    private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: String?, contentType: String?, timeout: Int64) async throws -> T {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            request.headers.add(name: "Content-Type", value: contentType ?? "application/octet-stream")
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
+        } catch {
+            throw Failure(description: "cannot reach the coordinator at \(base): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let data = Data(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            if let envelope = try? Self.decoder.decode(APIErrorEnvelope.self, from: data) {
+                throw envelope.error
+            }
+            throw Failure(description: "coordinator answered \(response.status.code) \(response.status.reasonPhrase)")
+        }
+        do {
+            return try Self.decoder.decode(T.self, from: data)
+        } catch {
+            throw Failure(description: "coordinator answered something this CLI cannot read: \(error)")
+        }
+    }
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601
+        return d
+    }()
+
+    static func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(.init(charactersIn: "&=/?#"))) ?? component
+    }
+}
+

@@ -1,0 +1,37 @@
+import ArgumentParser
+
+public struct KadendeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kadende",
+        abstract: "Keeps groups of identical nodes alive on any provider.",
+        subcommands: [ServerCommand.self, GroupCommand.self, NodeCommand.self, EventsCommand.self]
+    )
+
+    public init() {}
+}
+
+/// Options every client command shares.
+struct ClientOptions: ParsableArguments {
+    @Option(name: .long, help: "Coordinator API URL (or KADENDE_COORDINATOR).")
+    var coordinator: String = ProcessEnvironment.value("KADENDE_COORDINATOR") ?? "http://127.0.0.1:7080"
+
+    @Option(name: .shortAndLong, help: "Output format: table, json or yaml.")
+    var output: OutputFormat = .table
+
+    @Option(name: .long, help: "Cluster the command applies to.")
+    var cluster: String = "default"
+
+    var client: APIClient { APIClient(base: coordinator) }
+}
+
+enum ProcessEnvironment {
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import KadendeAPI
+import Yams
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, yaml
+}
+
+/// Prints API values as an aligned table for people, or as JSON / YAML for scripts.
+enum Output {
+    static func print<T: Encodable>(_ value: T, format: OutputFormat, table: () -> [[String]]) throws {
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+        case .yaml:
+            // Through JSON so dates and keys look the same in both formats.
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            let object = try JSONSerialization.jsonObject(with: try encoder.encode(value))
+            Swift.print(try Yams.dump(object: object, sortKeys: true), terminator: "")
+        case .table:
+            Swift.print(render(table()), terminator: "")
+        }
+    }
+
+    static func render(_ rows: [[String]]) -> String {
+        guard let header = rows.first else { return "" }
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        var out = ""
+        for row in rows {
+            let cells = row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }
+            out += cells.joined(separator: "  ") + "\n"
+        }
+        return out
+    }
+
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+
+    static func ago(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        let s = Date().timeIntervalSince(date)
+        if s < 60 { return String(format: "%.1fs", max(s, 0)) }
+        if s < 3600 { return "\(Int(s / 60))m" }
+        return "\(Int(s / 3600))h"
+    }
+
+    static func groupRows(_ groups: [APIGroup]) -> [[String]] {
+        [["CLUSTER", "GROUP", "REV", "PROVIDER", "DESIRED", "MIN", "MAX", "HEALTHY", "NODES"]] + groups.map { g in
+            let states = g.nodes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            return [g.cluster, g.name + (g.deleted ? " (deleting)" : ""), "\(g.revision)", g.provider, "\(g.size.desired)",
+                    "\(g.size.min)", "\(g.size.max)", "\(g.healthy)", states.isEmpty ? "-" : states]
+        }
+    }
+
+    static func nodeRows(_ nodes: [APINode]) -> [[String]] {
+        [["NODE", "GROUP", "STATE", "CONNECTED", "HEARTBEAT", "INSTANCE", "REASON"]] + nodes.map { n in
+            [n.id, n.group, n.state.rawValue, n.connected ? "yes" : "no", Output.ago(n.lastHeartbeat), n.instanceID ?? "-", n.reason]
+        }
+    }
+
+    static func eventRows(_ events: [APIEvent], header: Bool = true) -> [[String]] {
+        (header ? [["SEQ", "TIME", "GROUP", "NODE", "EVENT", "REASON"]] : []) + events.map { e in
+            ["\(e.seq)", Output.time(e.at), e.group, e.nodeID ?? "-", e.kind.rawValue, e.reason]
+        }
+    }
+}

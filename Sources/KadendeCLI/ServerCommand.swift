@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import KadendeCoordinator
+import Logging
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the coordinator.")
+
+    @Option(help: "Directory for the CA, the SQLite store and local nodes.")
+    var dataDir: String = "/var/lib/kadende"
+
+    @Option(help: "Address the agent gateway (mutual TLS) listens on.")
+    var listenAgents: String = "127.0.0.1:7443"
+
+    @Option(help: "Address the REST API listens on. Keep it on loopback until users and roles exist.")
+    var listenHTTP: String = "127.0.0.1:7080"
+
+    @Option(help: "host:port agents should dial (repeatable); defaults to --listen-agents.")
+    var advertise: [String] = []
+
+    @Option(help: "kadende-agent binary for the process provider; defaults to the one beside this executable.")
+    var agentPath: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level \(logLevel)") }
+        let (agentHost, agentPort) = try Self.split(listenAgents, option: "--listen-agents")
+        let (httpHost, httpPort) = try Self.split(listenHTTP, option: "--listen-http")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let dataDir = URL(fileURLWithPath: self.dataDir).standardizedFileURL.path
+        var config = CoordinatorConfiguration(
+            dataDirectory: dataDir, agentPath: agentPath ?? Self.siblingAgent(), logger: Logger(label: "kadende"))
+        config.agentHost = agentHost
+        config.agentPort = agentPort
+        config.httpHost = httpHost
+        config.httpPort = httpPort
+        config.advertisedEndpoints = advertise
+        guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
+            throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")
+        }
+        let coordinator = try await Coordinator.build(config)
+        async let running: Void = coordinator.run(gracefulShutdownSignals: [.sigterm, .sigint])
+        let port = await coordinator.httpPort()
+        let ready = ["pid": Int(getpid()), "agentPort": coordinator.agentPort, "httpPort": port]
+        let data = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: dataDir + "/coordinator.json"), options: .atomic)
+        print("Kadende coordinator ready: API http://\(httpHost):\(port), agents \(agentHost):\(coordinator.agentPort), CA pin \(coordinator.ca.pin)")
+        try await running
+    }
+
+    static func split(_ address: String, option: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("\(option) \(address): expected host:port")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+
+    static func siblingAgent() -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("kadende-agent").path
+    }
+}

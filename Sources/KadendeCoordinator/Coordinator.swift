@@ -1,0 +1,140 @@
+import Crypto
+import Hummingbird
+import KadendeGateway
+import KadendeHTTP
+import KadendeModel
+import KadendePKI
+import KadendeProviders
+import KadendeStore
+import KadendeSupport
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import Synchronization
+import X509
+import struct Foundation.Date
+
+/// The composition root: builds the store, PKI, gateway, reconcile loop and HTTP API, and runs them as one
+/// ServiceGroup ordered by dependency (shutdown runs in reverse).
+public final class Coordinator: Sendable {
+    public let configuration: CoordinatorConfiguration
+    public let store: SQLiteStore
+    public let ca: CertificateAuthority
+    public let gateway: AgentGateway
+    public let tracker: HeartbeatTracker
+    public let reconciler: ReconcileLoop
+    public let providers: ProviderRegistry
+    /// The agent listener's bound port.
+    public let agentPort: Int
+    private let httpPortBox = Mutex<Int?>(nil)
+    private let httpReady = ReadySignal()
+
+    /// Binds the agent listener, so its port is known before `run`.
+    public static func build(_ configuration: CoordinatorConfiguration) async throws -> Coordinator {
+        try SecureFile.makeDirectory(configuration.dataDirectory)
+        let now = configuration.now()
+        let store = try SQLiteStore(path: configuration.dataDirectory + "/kadende.sqlite")
+        let ca = try CertificateAuthority.loadOrCreate(in: configuration.dataDirectory + "/pki", now: now)
+        let serverKey = try loadOrCreateKey(configuration.dataDirectory + "/pki/server-key.pem")
+        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.map { $0.split(separator: ":").dropLast().joined(separator: ":") }
+        // The server certificate is reissued at every start: it is cheap and always names the current addresses.
+        let serverCertificate = try ca.issueServerCertificate(hosts: hosts, key: serverKey, lifetime: 90 * 86_400, now: now)
+        let tls = try TLSConfigurations.server(ca: ca.certificate, certificate: serverCertificate, key: serverKey)
+        let tracker = HeartbeatTracker()
+        var logger = configuration.logger
+        logger[metadataKey: "coordinator"] = "\(configuration.dataDirectory.split(separator: "/").last ?? "")"
+        let gateway = try AgentGateway(
+            configuration: GatewayConfiguration(host: configuration.agentHost, port: configuration.agentPort,
+                                                maxFrameSize: configuration.maxFrameSize, coordinatorID: "kadende-\(ProcessID.current)"),
+            tls: tls, store: store,
+            enrolment: EnrolmentService(store: store, ca: ca, certificateLifetime: configuration.certificateLifetime),
+            tracker: tracker, now: configuration.now, logger: logger)
+        let agentPort = try await gateway.bind()
+        let endpoints = configuration.advertisedEndpoints.isEmpty
+            ? ["\(configuration.agentHost):\(agentPort)"] : configuration.advertisedEndpoints
+        let providers = ProviderRegistry([
+            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath, logger: logger),
+        ])
+        let reconciler = ReconcileLoop(
+            store: store, providers: providers, tracker: tracker, gateway: gateway,
+            enrolment: .init(endpoints: endpoints, caPin: ca.pin.description, tokenLifetime: configuration.enrolmentTokenLifetime),
+            restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace,
+            now: configuration.now, logger: logger)
+        return Coordinator(configuration: configuration, store: store, ca: ca, gateway: gateway, tracker: tracker,
+                           reconciler: reconciler, providers: providers, agentPort: agentPort)
+    }
+
+    private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
+                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, providers: ProviderRegistry, agentPort: Int) {
+        self.configuration = configuration
+        self.store = store
+        self.ca = ca
+        self.gateway = gateway
+        self.tracker = tracker
+        self.reconciler = reconciler
+        self.providers = providers
+        self.agentPort = agentPort
+    }
+
+    /// The HTTP port once the API listens (waits for it).
+    public func httpPort() async -> Int {
+        await httpReady.wait()
+        return httpPortBox.withLock { $0 ?? configuration.httpPort }
+    }
+
+    /// Runs until cancelled or, with `signals`, until one of them arrives; then shuts down gracefully.
+    public func run(gracefulShutdownSignals signals: [UnixSignal] = []) async throws {
+        let api = CoordinatorAPI(coordinator: self)
+        let http = HTTPServer.makeApplication(
+            controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, logger: configuration.logger
+        ) { port in
+            self.httpPortBox.withLock { $0 = port }
+            self.httpReady.signal()
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: gateway), .init(service: reconciler), .init(service: http)],
+            gracefulShutdownSignals: signals,
+            logger: configuration.logger))
+        try await group.run()
+    }
+
+    private static func loadOrCreateKey(_ path: String) throws -> P256.Signing.PrivateKey {
+        if let pem = try SecureFile.readText(path) { return try P256.Signing.PrivateKey(pemRepresentation: pem) }
+        let key = P256.Signing.PrivateKey()
+        try SecureFile.write(key.pemRepresentation, to: path)
+        return key
+    }
+}
+
+enum ProcessID {
+    static var current: Int32 { getpid() }
+}
+
+/// A one-shot latch: `wait` returns once `signal` has been called, however the two are ordered.
+final class ReadySignal: Sendable {
+    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.done = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.done { return true }
+                s.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

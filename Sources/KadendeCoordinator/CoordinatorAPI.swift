@@ -1,0 +1,120 @@
+import KadendeAPI
+import KadendeHTTP
+import KadendeModel
+import KadendeProviders
+import KadendeStore
+import struct Foundation.Date
+
+/// The coordinator's answers to the REST API: validation, store calls and mapping to API shapes.
+struct CoordinatorAPI: ControlPlane {
+    let coordinator: Coordinator
+
+    var store: SQLiteStore { coordinator.store }
+
+    func apply(yaml: String) async throws(APIError) -> APIApplyResult {
+        let spec: GroupSpec
+        do {
+            spec = try GroupSpec(yaml: yaml)
+        } catch {
+            throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: error.path, line: error.line)
+        }
+        do {
+            try coordinator.providers.provider(named: spec.provider).validate(spec)
+        } catch {
+            throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: "provider")
+        }
+        let result = try await call { try await store.applyGroup(spec, at: coordinator.configuration.now()) }
+        coordinator.reconciler.wake()
+        return APIApplyResult(group: try await summary(result.group), changed: result.changed)
+    }
+
+    func groups(cluster: String?) async throws(APIError) -> [APIGroup] {
+        var out: [APIGroup] = []
+        for group in try await call({ try await store.groups(cluster: cluster) }) {
+            out.append(try await summary(group))
+        }
+        return out
+    }
+
+    func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail {
+        let group = try await existing(cluster: cluster, name: name)
+        let nodes = try await call { try await store.nodes(cluster: cluster, group: name) }
+        return APIGroupDetail(group: summary(group, nodes: nodes), spec: group.spec, nodes: nodes.filter { !$0.state.isFinal }.map(apiNode))
+    }
+
+    func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup {
+        _ = try await existing(cluster: cluster, name: name)
+        let group = try await call { try await store.markGroupDeleted(cluster: cluster, name: name, at: coordinator.configuration.now()) }
+        coordinator.reconciler.wake()
+        return try await summary(group)
+    }
+
+    func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode] {
+        if let group { _ = try await existing(cluster: cluster, name: group) }
+        return try await call { try await store.nodes(cluster: cluster, group: group) }.filter { !$0.state.isFinal }.map(apiNode)
+    }
+
+    func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent] {
+        // Subscribe before reading so an event committed in between is not missed.
+        let live = store.events.subscribe()
+        let stored = try await call { try await store.listEvents(cluster: cluster, group: group, after: after, limit: limit) }
+        guard stored.isEmpty, waitSeconds > 0 else { return stored }
+        let deadline = ContinuousClock.now + .milliseconds(Int(waitSeconds * 1000))
+        return await withTaskGroup(of: [APIEvent].self) { tasks in
+            tasks.addTask {
+                for await event in live where event.seq > after
+                    && (cluster == nil || event.cluster == cluster) && (group == nil || event.group == group) {
+                    return [event]
+                }
+                return []
+            }
+            tasks.addTask {
+                try? await Task.sleep(until: deadline)
+                return []
+            }
+            let first = await tasks.next() ?? []
+            tasks.cancelAll()
+            return first
+        }
+    }
+
+    // MARK: Helpers
+
+    private func existing(cluster: String, name: String) async throws(APIError) -> GroupRecord {
+        guard let group = try await call({ try await store.group(cluster: cluster, name: name) }) else {
+            throw APIError.notFound("group \(cluster)/\(name) does not exist")
+        }
+        return group
+    }
+
+    private func summary(_ group: GroupRecord) async throws(APIError) -> APIGroup {
+        summary(group, nodes: try await call { try await store.nodes(cluster: group.cluster, group: group.name) })
+    }
+
+    private func summary(_ group: GroupRecord, nodes: [NodeRecord]) -> APIGroup {
+        var counts: [String: Int] = [:]
+        for node in nodes where !node.state.isFinal { counts[node.state.rawValue, default: 0] += 1 }
+        return APIGroup(cluster: group.cluster, name: group.name, revision: group.revision, provider: group.spec.provider,
+                        size: group.spec.size, deleted: group.deleted, nodes: counts, healthy: counts[NodeState.healthy.rawValue] ?? 0)
+    }
+
+    private func apiNode(_ node: NodeRecord) -> APINode {
+        APINode(id: node.id, cluster: node.cluster, group: node.group, state: node.state, reason: node.stateReason,
+                since: node.stateSince, instanceID: node.instanceID, address: node.address, createdAt: node.createdAt,
+                lastHeartbeat: coordinator.tracker.lastHeartbeat(node.id) ?? node.lastHeartbeat,
+                connected: coordinator.tracker.isConnected(node.id))
+    }
+
+    private func call<T>(_ body: () async throws -> T) async throws(APIError) -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError where error.code == .notFound {
+            throw APIError.notFound(error.message)
+        } catch let error as StoreError where error.code == .conflict {
+            throw APIError(status: 409, code: "conflict", message: error.message)
+        } catch {
+            coordinator.configuration.logger.error("store call failed", metadata: ["error": "\(error)"])
+            throw APIError.internalError("the store could not answer")
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Logging
+import struct Foundation.Date
+
+public struct CoordinatorConfiguration: Sendable {
+    /// Holds the CA, the server key, the SQLite file and the process provider's nodes.
+    public var dataDirectory: String
+    public var agentHost: String = "127.0.0.1"
+    public var agentPort: Int = 7443
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 7080
+    /// `host:port` agents are told to dial; defaults to the agent listener's address.
+    public var advertisedEndpoints: [String] = []
+    /// The `kadende-agent` binary the process provider starts.
+    public var agentPath: String
+    public var enrolmentTokenLifetime: Double = 15 * 60
+    public var certificateLifetime: Double = 24 * 3600
+    /// After a start, nodes that were healthy before it get this long to reconnect before silence counts
+    /// (agents back off up to 10 s while the coordinator is away).
+    public var restartGrace: Double = 15
+    public var orphanGrace: Double = 120
+    public var maxFrameSize: Int = 1 << 20
+    public var now: @Sendable () -> Date = { Date() }
+    public var logger: Logger
+
+    public init(dataDirectory: String, agentPath: String, logger: Logger) {
+        self.dataDirectory = dataDirectory
+        self.agentPath = agentPath
+        self.logger = logger
+    }
+}

@@ -1,0 +1,132 @@
+import KadendeModel
+import KadendePKI
+import KadendeProviders
+import KadendeReconciler
+import KadendeStore
+import KadendeWire
+import Logging
+import struct Foundation.Date
+
+struct ActionContext {
+    var group: GroupRecord
+    var provider: any Provider
+    var nodes: [String: NodeRecord]
+    var logger: Logger
+}
+
+extension ReconcileLoop {
+    func execute(_ action: Action, _ context: ActionContext) async {
+        do {
+            switch action {
+            case .create(let count, let reason):
+                for _ in 0..<count { try await createNode(context, reason: reason) }
+            case .provision(let nodeID, let reason):
+                let minted = EnrolmentToken.mint()
+                try await store.replaceToken(nodeID: nodeID, tokenHash: minted.hash, tokenExpiry: now().addingTimeInterval(enrolment.tokenLifetime))
+                try await provision(nodeID: nodeID, token: minted.token, context, reason: reason)
+            case .adopt(let nodeID, let instanceID):
+                try await adopt(nodeID: nodeID, instanceID: instanceID, context)
+            case .transition(let nodeID, let state, let reason):
+                try await store.transition(nodeID: nodeID, to: state, reason: reason, at: now())
+            case .replace(let nodeID, let reason):
+                if let node = context.nodes[nodeID], node.state != .unhealthy {
+                    try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason)", at: now())
+                }
+                try await terminate(nodeID: nodeID, reason: "replacing: \(reason)", context)
+            case .terminate(let nodeID, let reason):
+                try await terminate(nodeID: nodeID, reason: reason, context)
+            case .fail(let nodeID, let reason):
+                try await store.transition(nodeID: nodeID, to: .failed, reason: reason, at: now())
+                forget(nodeID)
+                if let instanceID = context.nodes[nodeID]?.instanceID {
+                    try await destroy(instanceID: instanceID, nodeID: nodeID, reason: reason, context)
+                }
+            case .destroyOrphan(let instanceID, let reason):
+                try await destroy(instanceID: instanceID, nodeID: nil, reason: reason, context)
+                try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nil,
+                                                      kind: .orphanDestroyed, reason: "instance \(instanceID): \(reason)"))
+            case .finishTermination(let nodeID):
+                if let instanceID = context.nodes[nodeID]?.instanceID {
+                    try await destroy(instanceID: instanceID, nodeID: nodeID, reason: "finishing termination", context)
+                }
+                try await store.transition(nodeID: nodeID, to: .terminated, reason: "instance destroyed", at: now())
+                forget(nodeID)
+            }
+        } catch {
+            context.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
+        }
+    }
+
+    /// Intent first: the node and its token hash are in the store before the provider hears of it.
+    private func createNode(_ context: ActionContext, reason: String) async throws {
+        let nodeID = NodeID.make()
+        let minted = EnrolmentToken.mint()
+        let now = self.now()
+        let record = NodeRecord(id: nodeID, cluster: context.group.cluster, group: context.group.name, revision: context.group.revision,
+                                state: .requested, stateReason: reason, stateSince: now, createdAt: now)
+        try await store.recordNodeIntent(record, tokenHash: minted.hash, tokenExpiry: now.addingTimeInterval(enrolment.tokenLifetime), at: now)
+        var context = context
+        context.nodes[nodeID] = record
+        try await provision(nodeID: nodeID, token: minted.token, context, reason: "creating its machine")
+    }
+
+    private func provision(nodeID: String, token: String, _ context: ActionContext, reason: String) async throws {
+        var log = context.logger
+        log[metadataKey: "node.id"] = "\(nodeID)"
+        if context.nodes[nodeID]?.state == .requested {
+            try await store.transition(nodeID: nodeID, to: .provisioning, reason: "asking provider \(context.provider.name): \(reason)", at: now())
+        }
+        let spec = context.group.spec
+        var tags = spec.machine.tags
+        tags[InstanceTag.cluster] = context.group.cluster
+        tags[InstanceTag.group] = context.group.name
+        tags[InstanceTag.node] = nodeID
+        tags[InstanceTag.specHash] = "r\(context.group.revision)"
+        let request = CreateRequest(nodeID: nodeID, spec: spec, tags: tags,
+                                    agent: AgentConfig(nodeID: nodeID, endpoints: enrolment.endpoints, caPin: enrolment.caPin, token: token))
+        do {
+            let instance = try await context.provider.create(request)
+            try await store.setInstance(nodeID: nodeID, instanceID: instance.id, address: instance.address, at: now())
+            log.info("machine created", metadata: ["instance.id": "\(instance.id)"])
+        } catch let error as ProviderError {
+            try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                                  kind: .providerError, reason: "create failed: \(error)"))
+            try await store.transition(nodeID: nodeID, to: .failed, reason: "create failed: \(error.message)", at: now())
+        }
+    }
+
+    private func adopt(nodeID: String, instanceID: String, _ context: ActionContext) async throws {
+        if context.nodes[nodeID]?.state == .requested {
+            try await store.transition(nodeID: nodeID, to: .provisioning, reason: "its instance exists", at: now())
+        }
+        try await store.setInstance(nodeID: nodeID, instanceID: instanceID, address: nil, at: now())
+        try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                              kind: .nodeAdopted, reason: "found instance \(instanceID) by its tags; adopted instead of creating another"))
+    }
+
+    /// `terminating` is recorded before the provider is asked, so a crash in between is finished on restart.
+    private func terminate(nodeID: String, reason: String, _ context: ActionContext) async throws {
+        try await store.transition(nodeID: nodeID, to: .terminating, reason: reason, at: now())
+        gateway.disconnect(nodeID: nodeID)
+        if let instanceID = context.nodes[nodeID]?.instanceID {
+            try await destroy(instanceID: instanceID, nodeID: nodeID, reason: reason, context)
+        }
+        try await store.transition(nodeID: nodeID, to: .terminated, reason: "instance destroyed", at: now())
+        forget(nodeID)
+    }
+
+    private func destroy(instanceID: String, nodeID: String?, reason: String, _ context: ActionContext) async throws {
+        do {
+            try await context.provider.destroy(instanceID: instanceID, reason: reason)
+        } catch {
+            try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                                  kind: .providerError, reason: "destroy \(instanceID) failed: \(error)"))
+            throw error
+        }
+    }
+
+    private func forget(_ nodeID: String) {
+        tracker.forget(nodeID)
+        gateway.disconnect(nodeID: nodeID)
+    }
+}

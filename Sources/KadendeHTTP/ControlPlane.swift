@@ -1,0 +1,29 @@
+import KadendeAPI
+
+/// What the HTTP layer asks of the coordinator. Handlers stay thin: decode, call, encode.
+public protocol ControlPlane: Sendable {
+    func apply(yaml: String) async throws(APIError) -> APIApplyResult
+    func groups(cluster: String?) async throws(APIError) -> [APIGroup]
+    func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail
+    func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup
+    func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode]
+    /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
+    func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]
+}
+
+/// An error with its HTTP status, mapped at the edge.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public var status: Int
+    public var body: APIErrorBody
+
+    public init(status: Int, code: String, message: String, path: String? = nil, line: Int? = nil) {
+        self.status = status
+        self.body = APIErrorBody(code: code, message: message, path: path, line: line)
+    }
+
+    public var description: String { "\(status) \(body)" }
+
+    public static func notFound(_ message: String) -> APIError { APIError(status: 404, code: "not_found", message: message) }
+    public static func badRequest(_ code: String, _ message: String) -> APIError { APIError(status: 400, code: code, message: message) }
+    public static func internalError(_ message: String) -> APIError { APIError(status: 500, code: "internal", message: message) }
+}

@@ -1,0 +1,104 @@
+import Hummingbird
+import KadendeAPI
+import Logging
+import NIOCore
+import struct Foundation.Data
+import class Foundation.JSONEncoder
+
+/// The coordinator's REST API `/v1`. Bound to 127.0.0.1 unless told otherwise: authentication arrives with users
+/// and roles, and until then only local users may reach it.
+public enum HTTPServer {
+    /// Largest request body accepted (a group spec).
+    public static let maxBodySize = 1 << 20
+
+    public static func makeApplication(
+        controlPlane: any ControlPlane, host: String, port: Int, logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.middlewares.add(ErrorMiddleware())
+        addRoutes(to: router, controlPlane: controlPlane)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "kadende"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    static func addRoutes(to router: Router<BasicRequestContext>, controlPlane: any ControlPlane) {
+        router.get("/v1/health") { _, _ in try Self.json(["status": "ok"]) }
+
+        router.post("/v1/groups") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: maxBodySize)
+            let yaml = String(buffer: body)
+            return try Self.json(await controlPlane.apply(yaml: yaml))
+        }
+        router.get("/v1/groups") { request, _ in
+            try Self.json(await controlPlane.groups(cluster: request.uri.queryParameters.get("cluster")))
+        }
+        router.get("/v1/groups/:name") { request, context in
+            let name = try context.parameters.require("name")
+            return try Self.json(await controlPlane.group(cluster: Self.cluster(request), name: name))
+        }
+        router.delete("/v1/groups/:name") { request, context in
+            let name = try context.parameters.require("name")
+            return try Self.json(await controlPlane.deleteGroup(cluster: Self.cluster(request), name: name))
+        }
+        router.get("/v1/nodes") { request, _ in
+            try Self.json(await controlPlane.nodes(cluster: Self.cluster(request), group: request.uri.queryParameters.get("group")))
+        }
+        router.get("/v1/events") { request, _ in
+            let q = request.uri.queryParameters
+            let after = try Self.number(q.get("after"), name: "after", default: 0, range: 0...Int64.max)
+            let limit = try Self.number(q.get("limit"), name: "limit", default: 500, range: 1...5000)
+            let wait = try Self.number(q.get("wait"), name: "wait", default: 0, range: 0...60)
+            return try Self.json(await controlPlane.events(
+                cluster: q.get("cluster"), group: q.get("group"), after: after, limit: Int(limit), waitSeconds: Double(wait)))
+        }
+    }
+
+    static func cluster(_ request: Request) -> String {
+        request.uri.queryParameters.get("cluster") ?? "default"
+    }
+
+    static func number(_ text: String?, name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+        guard let text else { return value }
+        guard let n = Int64(text), range.contains(n) else {
+            throw APIError.badRequest("bad_parameter", "\(name)=\(text.prefix(30)) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return n
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    nonisolated(unsafe) static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+}
+
+/// Maps errors to `{"error": {code, message, path, line}}` with their status; nothing else leaks to clients.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return try HTTPServer.json(APIErrorEnvelope(error: error.body), status: .init(code: error.status))
+        } catch let error as HTTPError {
+            let code = error.status == .notFound ? "not_found" : (error.status == .contentTooLarge ? "too_large" : "bad_request")
+            return try HTTPServer.json(APIErrorEnvelope(error: .init(code: code, message: error.body ?? error.status.reasonPhrase)), status: error.status)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            return try HTTPServer.json(APIErrorEnvelope(error: .init(code: "internal", message: "internal error")), status: .internalServerError)
+        }
+    }
+}
