@@ -35,3 +35,19 @@ enum ProcessEnvironment {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension KadendeCommand {
+    /// Entry point for the executable: parses, runs async commands asynchronously, exits with the error's code.
+    public static func runFromCommandLine() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}

@@ -50,7 +50,9 @@ struct ServerCommand: AsyncParsableCommand {
         let ready = ["pid": Int(getpid()), "agentPort": coordinator.agentPort, "httpPort": port]
         let data = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/coordinator.json"), options: .atomic)
-        print("Kadende coordinator ready: API http://\(httpHost):\(port), agents \(agentHost):\(coordinator.agentPort), CA pin \(coordinator.ca.pin)")
+        // Unbuffered, so that a supervisor or a script reading our output sees it at once.
+        FileHandle.standardOutput.write(Data(
+            "Kadende coordinator ready: API http://\(httpHost):\(port), agents \(agentHost):\(coordinator.agentPort), CA pin \(coordinator.ca.pin)\n".utf8))
         try await running
     }
 

@@ -104,9 +104,10 @@ public final class ReconcileLoop: Service, Sendable {
         }
         let now = self.now()
         let observed = nodes.map { record in
-            // Silence counts from the later of: the node's last state change, or (for nodes older than this
-            // coordinator's start) the start plus a grace in which agents reconnect.
-            let watchedSince = record.stateSince > startedAt ? record.stateSince : startedAt.addingTimeInterval(restartGrace)
+            // Silence counts from the last heartbeat, or from when this coordinator began watching: the node's
+            // creation, or for nodes older than this coordinator's start, the start plus a grace in which agents
+            // reconnect.
+            let watchedSince = record.createdAt > startedAt ? record.createdAt : startedAt.addingTimeInterval(restartGrace)
             return ObservedNode(
                 id: record.id, state: record.state, stateSince: record.stateSince, createdAt: record.createdAt,
                 instanceID: record.instanceID,

@@ -19,6 +19,9 @@ enum Spawn {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Not every descriptor the coordinator holds is close-on-exec (listening sockets among them): an agent that
+        // inherited one would keep the coordinator's ports busy after the coordinator died.
+        _ = spawnCloseFrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -58,6 +61,10 @@ enum Spawn {
         return pid
     }
 }
+
+/// glibc ≥ 2.34 has it, but its header hides it from Swift's importer.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
 
 enum ProcFS {
     /// Fields after the command name in /proc/PID/stat (the name may contain spaces and parentheses).

@@ -1,3 +1,3 @@
 import KadendeCLI
 
-await KadendeCommand.main()
+await KadendeCommand.runFromCommandLine()
