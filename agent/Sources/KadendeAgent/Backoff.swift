@@ -5,7 +5,7 @@ public struct Backoff: Sendable {
     public var cap: Double
     public private(set) var attempt = 0
 
-    public init(base: Double = 0.5, cap: Double = 30) {
+    public init(base: Double = 0.5, cap: Double = 10) {
         self.base = base
         self.cap = cap
     }
