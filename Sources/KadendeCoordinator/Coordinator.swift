@@ -28,6 +28,7 @@ public final class Coordinator: Sendable {
     public let agentPort: Int
     private let httpPortBox = Mutex<Int?>(nil)
     private let httpReady = ReadySignal()
+    private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Binds the agent listener, so its port is known before `run`.
     public static func build(_ configuration: CoordinatorConfiguration) async throws -> Coordinator {
@@ -95,7 +96,13 @@ public final class Coordinator: Sendable {
             services: [.init(service: gateway), .init(service: reconciler), .init(service: http)],
             gracefulShutdownSignals: signals,
             logger: configuration.logger))
+        serviceGroup.withLock { $0 = group }
         try await group.run()
+    }
+
+    /// Stops every service gracefully, in reverse order of start.
+    public func shutdown() async {
+        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     private static func loadOrCreateKey(_ path: String) throws -> P256.Signing.PrivateKey {

@@ -1,0 +1,201 @@
+import Crypto
+import Foundation
+import KadendeModel
+import KadendePKI
+import KadendeWire
+import NIOCore
+import Testing
+import X509
+
+/// Bad input at the agent gateway, over real TLS on loopback: each case gets a clear refusal and changes no state.
+@Suite struct GatewaySecurityTests {
+    func withCoordinator(clock: ManualClock? = nil, _ body: (InProcessCoordinator, RawAgent) async throws -> Void) async throws {
+        let c = try await InProcessCoordinator(clock: clock)
+        do {
+            try await body(c, RawAgent(port: c.coordinator.agentPort, pin: c.coordinator.ca.pin))
+        } catch {
+            await c.stop()
+            throw error
+        }
+        await c.stop()
+    }
+
+    func refusal(_ replies: [WireMessage]) -> RefusalCode? {
+        if case .refused(let r)? = replies.first { return r.code }
+        return nil
+    }
+
+    func eventCount(_ c: InProcessCoordinator) async throws -> Int {
+        try await c.store.listEvents(cluster: nil, group: nil, after: 0, limit: 10_000).count
+    }
+
+    @Test func enrolledAgentIsWelcomedAndHealthy() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            #expect(CertificateTools.commonName(of: identity.certificate.subject) == nodeID)
+            let replies = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity)
+            guard case .welcome? = replies.first else { Issue.record("expected welcome, got \(replies)"); return }
+            #expect(try await c.store.node(id: nodeID)?.state == .healthy)
+        }
+    }
+
+    @Test func connectionWithoutClientCertificateMayOnlyEnrol() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, _) = try await c.makeNode()
+            let before = try await eventCount(c)
+            let hello = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: nil)
+            #expect(refusal(hello) == .clientCertificateRequired)
+            let beat = try await agent.send([.heartbeat(Heartbeat(nodeID: nodeID, seq: 1, sentAt: Date()))], identity: nil)
+            #expect(refusal(beat) == .clientCertificateRequired)
+            #expect(try await c.store.node(id: nodeID)?.state == .requested)
+            #expect(c.coordinator.tracker.lastHeartbeat(nodeID) == nil)
+            #expect(try await eventCount(c) == before)
+        }
+    }
+
+    @Test func certificateFromAnotherCAIsRejectedInTheHandshake() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, _) = try await c.makeNode()
+            let before = try await eventCount(c)
+            let forger = try CertificateAuthority.create(commonName: "forger", now: Date())
+            let key = P256.Signing.PrivateKey()
+            let forged = try forger.issueNodeCertificate(csrDER: Array(NodeIdentity.makeCSR(nodeID: nodeID, key: key)),
+                                                         nodeID: nodeID, lifetime: 3600, now: Date())
+            let identity = NodeIdentity(key: key, certificate: forged, ca: forger.certificate)
+            await #expect(throws: (any Error).self) {
+                let replies = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity)
+                // A closed connection with nothing said also counts as refused; a welcome would not.
+                if replies.isEmpty { throw UnexpectedReply(replies: replies) }
+                Issue.record("forged certificate got an answer: \(replies)")
+            }
+            #expect(try await c.store.node(id: nodeID)?.state == .requested)
+            #expect(!c.coordinator.tracker.isConnected(nodeID))
+            #expect(try await eventCount(c) == before)
+        }
+    }
+
+    @Test func enrolmentTokenIsSingleUse() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            _ = try await agent.enrol(nodeID: nodeID, token: token)
+            let before = try await eventCount(c)
+            let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: P256.Signing.PrivateKey())
+            let again = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            #expect(refusal(again) == .tokenUsed)
+            #expect(try await eventCount(c) == before)
+        }
+    }
+
+    @Test func expiredTokenIsRefused() async throws {
+        let clock = ManualClock()
+        try await withCoordinator(clock: clock) { c, agent in
+            let (nodeID, token) = try await c.makeNode(tokenLifetime: 900)
+            clock.advance(by: 901)
+            let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: P256.Signing.PrivateKey())
+            let replies = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            #expect(refusal(replies) == .tokenExpired)
+            #expect(try await c.store.node(id: nodeID)?.state == .requested)
+        }
+    }
+
+    @Test func csrForAnotherNodeIsRefusedAndTheTokenSurvives() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let (otherID, _) = try await c.makeNode()
+            let csr = try NodeIdentity.makeCSR(nodeID: otherID, key: P256.Signing.PrivateKey())
+            let replies = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            #expect(refusal(replies) == .invalidCSR)
+            // The token of one node cannot be spent on another's name either.
+            let claim = try await agent.send([.enrol(Enrol(nodeID: otherID, token: token, csrDER: csr))], identity: nil)
+            #expect(refusal(claim) == .invalidToken)
+            #expect(try await c.store.checkToken(hash: EnrolmentToken.hash(token), now: c.now) == nodeID)
+            #expect(try await c.store.node(id: nodeID)?.state == .requested)
+        }
+    }
+
+    @Test func frameOverTheLimitIsRefused() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let huge = Frame(flags: .required, type: MessageType.heartbeat.rawValue,
+                             payload: ByteBuffer(repeating: UInt8(ascii: "x"), count: (1 << 20) + 1))
+            let replies = try await agent.exchange([huge], identity: identity)
+            #expect(refusal(replies) == .frameTooLarge)
+            #expect(c.coordinator.tracker.lastHeartbeat(nodeID) == nil)
+        }
+    }
+
+    @Test func garbageFrameIsRefused() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let garbage = Frame(flags: .required, type: MessageType.hello.rawValue, payload: ByteBuffer(bytes: [0xFF, 0x00, 0x13, 0x37]))
+            #expect(refusal(try await agent.exchange([garbage], identity: identity)) == .malformedFrame)
+            let future = Frame(flags: .required, type: 4242, payload: ByteBuffer(string: "{}"))
+            #expect(refusal(try await agent.exchange([future], identity: identity)) == .unknownMessage)
+            #expect(try await c.store.node(id: nodeID)?.state == .enrolling)
+        }
+    }
+
+    @Test func unknownOptionalMessageIsIgnored() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let optional = Frame(flags: [], type: 4242, payload: ByteBuffer(string: "{}"))
+            let replies = try await agent.exchange(
+                [optional, try WireCodec.encode(.hello(Hello(nodeID: nodeID, agentVersion: "test")))], identity: identity)
+            guard case .welcome? = replies.first else { Issue.record("expected welcome after an ignored message, got \(replies)"); return }
+        }
+    }
+
+    @Test func messageClaimingAnotherNodeIsRefused() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeA, tokenA) = try await c.makeNode()
+            let (nodeB, tokenB) = try await c.makeNode()
+            let identityA = try await agent.enrol(nodeID: nodeA, token: tokenA)
+            _ = try await agent.enrol(nodeID: nodeB, token: tokenB)
+            let hello = try await agent.send([.hello(Hello(nodeID: nodeB, agentVersion: "test"))], identity: identityA)
+            #expect(refusal(hello) == .identityMismatch)
+            let replies = try await agent.send([
+                .hello(Hello(nodeID: nodeA, agentVersion: "test")),
+                .heartbeat(Heartbeat(nodeID: nodeB, seq: 1, sentAt: Date())),
+            ], identity: identityA, expect: 2)
+            #expect(refusal(Array(replies.dropFirst())) == .identityMismatch)
+            #expect(c.coordinator.tracker.lastHeartbeat(nodeB) == nil)
+            #expect(try await c.store.node(id: nodeB)?.state == .enrolling)
+        }
+    }
+
+    @Test func terminatedNodesCertificateIsRefused() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            try await c.store.transition(nodeID: nodeID, to: .terminating, reason: "test", at: c.now)
+            let replies = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity)
+            #expect(refusal(replies) == .certificateRevoked)
+        }
+    }
+
+    @Test func certificateIsRenewedOverTheAuthenticatedConnection() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let key = P256.Signing.PrivateKey()
+            let replies = try await agent.send([
+                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: key))),
+            ], identity: identity, expect: 2)
+            guard case .renewed(let renewed)? = replies.last else { Issue.record("expected renewed, got \(replies)"); return }
+            let certificate = try Certificate(pemEncoded: renewed.certificatePEM)
+            #expect(certificate.publicKey == Certificate.PublicKey(key.publicKey))
+            #expect(CertificateTools.commonName(of: certificate.subject) == nodeID)
+            // A renewal cannot be used to obtain a certificate for another node.
+            let other = try await agent.send([
+                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: "n-ffffffffffffffff", key: key))),
+            ], identity: identity, expect: 2)
+            #expect(refusal(Array(other.dropFirst())) == .invalidCSR)
+        }
+    }
+}

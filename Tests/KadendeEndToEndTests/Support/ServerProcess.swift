@@ -1,0 +1,146 @@
+import Foundation
+import KadendeAPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `kadende server` process, driven through the real `kadende` CLI, so that `kill -9` means what it says.
+final class ServerProcess: @unchecked Sendable {
+    let dataDirectory: String
+    private(set) var process: Process?
+    private(set) var httpPort = 0
+    private(set) var agentPort = 0
+    private var log: FileHandle?
+
+    init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    var url: String { "http://127.0.0.1:\(httpPort)" }
+
+    /// Starts the server and returns once it says it is ready. Ports are chosen by the kernel the first time and
+    /// kept on restarts, because agents were told the agent port.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.kadende)
+        process.arguments = ["server", "--data-dir", dataDirectory,
+                             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "127.0.0.1:\(agentPort)",
+                             "--agent-path", Paths.agent, "--log-level", "info"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        let logPath = dataDirectory + "/server.log"
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardError = log
+        self.log = log
+        try process.run()
+        self.process = process
+        // The server prints one line once both listeners are up.
+        let reader = stdout.fileHandleForReading
+        let text = await withCheckedContinuation { continuation in
+            // A blocking read, off the cooperative pool.
+            DispatchQueue.global().async {
+                var line = Data()
+                while true {
+                    let byte = reader.readData(ofLength: 1)
+                    if byte.isEmpty || byte.first == UInt8(ascii: "\n") { break }
+                    line.append(byte)
+                }
+                continuation.resume(returning: String(decoding: line, as: UTF8.self))
+            }
+        }
+        guard text.contains("ready"), let ready = FileManager.default.contents(atPath: dataDirectory + "/coordinator.json"),
+              let info = try JSONSerialization.jsonObject(with: ready) as? [String: Int]
+        else { throw CLIError(message: "server did not start: \(text); see \(logPath)") }
+        httpPort = info["httpPort"] ?? 0
+        agentPort = info["agentPort"] ?? 0
+    }
+
+    func kill9() {
+        guard let process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func terminate() {
+        guard let process else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// Runs `kadende ARGS --coordinator URL` and returns its standard output; a non-zero exit is an error that
+    /// carries standard error.
+    @discardableResult
+    func cli(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.kadende)
+        process.arguments = arguments + ["--coordinator", url]
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CLIError(message: "kadende \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errors, as: UTF8.self))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    func json<T: Decodable>(_ arguments: [String], as type: T.Type = T.self) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: Data(try cli(arguments + ["-o", "json"]).utf8))
+    }
+
+    func nodes(group: String) throws -> [APINode] { try json(["node", "list", "--group", group]) }
+    func events(group: String, after: Int64 = 0) throws -> [APIEvent] { try json(["events", "--group", group, "--after", "\(after)"]) }
+
+    /// The process provider's record of its agent processes.
+    func agentProcesses() throws -> [String: Int32] {
+        guard let data = FileManager.default.contents(atPath: dataDirectory + "/process/instances.json"),
+              let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [:] }
+        var out: [String: Int32] = [:]
+        for entry in list {
+            if let node = entry["nodeID"] as? String, let pid = entry["pid"] as? Int { out[node] = Int32(pid) }
+        }
+        return out
+    }
+
+    /// Kills every agent this server started and removes the data directory.
+    func cleanUp() {
+        terminate()
+        for pid in (try? agentProcesses().values).map(Array.init) ?? [] { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+func isAlive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    // A zombie is not alive: read its state from /proc.
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+}
+
+/// Waits for a condition the system must reach, checking it repeatedly; `limit` bounds a broken run, it is not
+/// the expectation (which is the condition itself).
+func eventually(_ what: String, limit: Duration = .seconds(120), _ condition: () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + limit
+    while clock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    throw CLIError(message: "never happened: \(what)")
+}
