@@ -1,0 +1,26 @@
+# Shared by scripts/run, scripts/test and scripts/bench. Sourced, not executed.
+
+# Installs Debian packages that are missing, once. Nothing is installed when everything is present.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# What building Kadende needs: SQLite headers for GRDB, OpenSSL and curl headers for Foundation's networking,
+# binutils for the agent link check.
+ensure_build_deps() {
+  ensure_apt libsqlite3-dev libssl-dev libcurl4-openssl-dev binutils iproute2
+  command -v swift >/dev/null || { echo "swift is not on PATH (Kadende needs Swift 6)"; exit 1; }
+}
+
+# Two cores: keep builds from starving the machine.
+SWIFT_JOBS="${SWIFT_JOBS:-2}"
