@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .target(name: "KadendeCLI", dependencies: [
-            "KadendeAPI", "KadendeModel", "KadendeCoordinator",
+            "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KadendeCoordinator
+import KadendeProviders
 import Logging
 
 struct ServerCommand: AsyncParsableCommand {
@@ -20,6 +21,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "kadende-agent binary for the process provider; defaults to the one beside this executable.")
     var agentPath: String?
+
+    @Option(help: "Process nodes' network: shared, or namespaces (one network namespace per node; root only).")
+    var processNetwork: String = "shared"
+
+    @Option(help: "With --process-network namespaces: the /16 the nodes' veth pairs are numbered from.")
+    var processSubnet: String = "10.213.0.0/16"
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
@@ -41,6 +48,14 @@ struct ServerCommand: AsyncParsableCommand {
         config.httpHost = httpHost
         config.httpPort = httpPort
         config.advertisedEndpoints = advertise
+        switch processNetwork {
+        case "shared": config.processNetwork = .shared
+        case "namespaces":
+            guard let subnet = IPv4Subnet(processSubnet) else { throw ValidationError("--process-subnet \(processSubnet): expected a.b.0.0/16") }
+            guard getuid() == 0 else { throw ValidationError("--process-network namespaces needs root") }
+            config.processNetwork = .namespaces(subnet: subnet)
+        default: throw ValidationError("--process-network \(processNetwork): expected shared or namespaces")
+        }
         guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
             throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")
         }

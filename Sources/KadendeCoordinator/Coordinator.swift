@@ -54,7 +54,8 @@ public final class Coordinator: Sendable {
         let endpoints = configuration.advertisedEndpoints.isEmpty
             ? ["\(configuration.agentHost):\(agentPort)"] : configuration.advertisedEndpoints
         let providers = ProviderRegistry([
-            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath, logger: logger),
+            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
+                                network: configuration.processNetwork, logger: logger),
         ])
         let reconciler = ReconcileLoop(
             store: store, providers: providers, tracker: tracker, gateway: gateway,

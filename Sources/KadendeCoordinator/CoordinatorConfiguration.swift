@@ -1,3 +1,4 @@
+import KadendeProviders
 import Logging
 import struct Foundation.Date
 
@@ -12,6 +13,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var advertisedEndpoints: [String] = []
     /// The `kadende-agent` binary the process provider starts.
     public var agentPath: String
+    /// Whether process nodes share the coordinator's network or get a namespace each (root only).
+    public var processNetwork: ProcessNetwork = .shared
     public var enrolmentTokenLifetime: Double = 15 * 60
     public var certificateLifetime: Double = 24 * 3600
     /// After a start, nodes that were healthy before it get this long to reconnect before silence counts

@@ -19,6 +19,7 @@ public actor ProcessProvider: Provider {
     public nonisolated let name = "process"
     private let root: String
     private let agentPath: String
+    private let network: ProcessNetwork
     private let logger: Logger
     private var state: [String: ProcessInstance]
 
@@ -31,11 +32,14 @@ public actor ProcessProvider: Provider {
         var tags: [String: String]
         var directory: String
         var launchedAt: Date
+        /// The /30 slot of a node in its own network namespace.
+        var slot: Int?
     }
 
-    public init(root: String, agentPath: String, logger: Logger) throws {
+    public init(root: String, agentPath: String, network: ProcessNetwork = .shared, logger: Logger) throws {
         self.root = root
         self.agentPath = agentPath
+        self.network = network
         self.logger = logger
         try SecureFile.makeDirectory(root + "/nodes")
         if let bytes = try SecureFile.read(root + "/instances.json") {
@@ -59,6 +63,24 @@ public actor ProcessProvider: Provider {
         let directory = "\(root)/nodes/\(request.nodeID)"
         var config = request.agent
         config.dataDir = directory + "/data"
+        var slot: Int?
+        var executable = agentPath
+        var arguments = ["--config", directory + "/agent.yaml"]
+        if case .namespaces(let subnet) = network {
+            let used = Set(state.values.compactMap(\.slot))
+            guard let free = (0..<IPv4Subnet.slots).first(where: { !used.contains($0) }) else {
+                throw ProviderError(.createFailed, provider: name, "no free /30 left in \(subnet)")
+            }
+            try NamespaceSetup.create(nodeID: request.nodeID, slot: free, subnet: subnet)
+            slot = free
+            // The node reaches the coordinator through its end of the veth pair, on the advertised ports.
+            let gateway = subnet.coordinatorAddress(slot: free)
+            config.endpoints = config.endpoints.map { endpoint in
+                "\(gateway):\(endpoint.split(separator: ":").last.map(String.init) ?? "7443")"
+            }
+            executable = NamespaceSetup.ip
+            arguments = ["netns", "exec", NamespaceSetup.names(nodeID: request.nodeID).namespace, agentPath] + arguments
+        }
         do {
             try SecureFile.makeDirectory(directory + "/data")
             let yaml = try YAMLEncoder().encode(config)
@@ -68,15 +90,15 @@ public actor ProcessProvider: Provider {
         }
         let pid: Int32
         do {
-            pid = try Spawn.detached(
-                executable: agentPath, arguments: ["--config", directory + "/agent.yaml"],
-                logFile: directory + "/agent.log")
+            pid = try Spawn.detached(executable: executable, arguments: arguments, logFile: directory + "/agent.log")
         } catch {
+            if slot != nil { NamespaceSetup.remove(nodeID: request.nodeID) }
             throw ProviderError(.createFailed, provider: name, "cannot start \(agentPath): \(error)")
         }
         let record = ProcessInstance(
             id: "proc-" + request.nodeID.dropFirst(2), nodeID: request.nodeID, pid: pid,
-            startTicks: ProcFS.startTicks(pid) ?? 0, tags: request.tags, directory: directory, launchedAt: Date())
+            startTicks: ProcFS.startTicks(pid) ?? 0, tags: request.tags, directory: directory, launchedAt: Date(),
+            slot: slot)
         state[record.id] = record
         try save()
         logger.info("started agent process", metadata: ["node.id": "\(request.nodeID)", "pid": "\(pid)"])
@@ -92,6 +114,7 @@ public actor ProcessProvider: Provider {
         }
         var status: Int32 = 0
         _ = waitpid(record.pid, &status, WNOHANG)
+        if record.slot != nil { NamespaceSetup.remove(nodeID: record.nodeID) }
         state[instanceID] = nil
         try save()
         ProcessProvider.removeTree(record.directory)
@@ -111,8 +134,14 @@ public actor ProcessProvider: Provider {
 
     private func instance(_ record: ProcessInstance) -> Instance {
         // An agent process that exited is a machine that stopped: the instance exists until it is destroyed.
-        Instance(id: record.id, tags: record.tags, status: isAlive(record) ? .running : .stopped,
-                 address: "127.0.0.1", launchedAt: record.launchedAt)
+        let address: String
+        if let slot = record.slot, case .namespaces(let subnet) = network {
+            address = subnet.nodeAddress(slot: slot)
+        } else {
+            address = "127.0.0.1"
+        }
+        return Instance(id: record.id, tags: record.tags, status: isAlive(record) ? .running : .stopped,
+                        address: address, launchedAt: record.launchedAt)
     }
 
     private func isAlive(_ record: ProcessInstance) -> Bool {

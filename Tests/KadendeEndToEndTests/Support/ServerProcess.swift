@@ -7,13 +7,23 @@ import Glibc
 /// A real `kadende server` process, driven through the real `kadende` CLI, so that `kill -9` means what it says.
 final class ServerProcess: @unchecked Sendable {
     let dataDirectory: String
+    /// A network namespace the server (and the CLI talking to it) runs in, or nil for the test's own.
+    let namespace: String?
+    var extraArguments: [String] = []
     private(set) var process: Process?
     private(set) var httpPort = 0
     private(set) var agentPort = 0
     private var log: FileHandle?
 
-    init(dataDirectory: String) {
+    init(dataDirectory: String, namespace: String? = nil) {
         self.dataDirectory = dataDirectory
+        self.namespace = namespace
+    }
+
+    /// The executable and arguments, run inside `namespace` when there is one.
+    func command(_ executable: String, _ arguments: [String]) -> (URL, [String]) {
+        guard let namespace else { return (URL(fileURLWithPath: executable), arguments) }
+        return (URL(fileURLWithPath: "/usr/sbin/ip"), ["netns", "exec", namespace, executable] + arguments)
     }
 
     var url: String { "http://127.0.0.1:\(httpPort)" }
@@ -22,10 +32,11 @@ final class ServerProcess: @unchecked Sendable {
     /// kept on restarts, because agents were told the agent port.
     func start() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.kadende)
-        process.arguments = ["server", "--data-dir", dataDirectory,
-                             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "127.0.0.1:\(agentPort)",
-                             "--agent-path", Paths.agent, "--log-level", "info"]
+        let agentHost = namespace == nil ? "127.0.0.1" : "0.0.0.0"
+        (process.executableURL, process.arguments) = command(Paths.kadende, [
+            "server", "--data-dir", dataDirectory,
+            "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
+            "--agent-path", Paths.agent, "--log-level", "info"] + extraArguments)
         let stdout = Pipe()
         process.standardOutput = stdout
         let logPath = dataDirectory + "/server.log"
@@ -76,8 +87,7 @@ final class ServerProcess: @unchecked Sendable {
     @discardableResult
     func cli(_ arguments: [String]) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Paths.kadende)
-        process.arguments = arguments + ["--coordinator", url]
+        (process.executableURL, process.arguments) = command(Paths.kadende, arguments + ["--coordinator", url])
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
