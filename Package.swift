@@ -104,7 +104,12 @@ let package = Package(
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel"]),
-        .testTarget(name: "KadendeAgentTests", dependencies: ["KadendeAgent"], path: "agent/Tests/KadendeAgentTests"),
+        .testTarget(name: "KadendeAgentTests", dependencies: [
+            "KadendeAgent", "KadendePKI", "KadendeWire",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "agent/Tests/KadendeAgentTests"),
         .testTarget(name: "KadendeEndToEndTests", dependencies: [
             "KadendeCoordinator", "KadendeCLI", "KadendeAPI", "KadendeModel", "KadendeStore", "KadendePKI",
             "KadendeWire", "KadendeGateway", "KadendeAgent",

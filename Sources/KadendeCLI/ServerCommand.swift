@@ -61,7 +61,10 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let coordinator = try await Coordinator.build(config)
         async let running: Void = coordinator.run(gracefulShutdownSignals: [.sigterm, .sigint])
-        let port = await coordinator.httpPort()
+        guard let port = await coordinator.httpPort() else {
+            try await running  // throws why the API could not start
+            return
+        }
         let ready = ["pid": Int(getpid()), "agentPort": coordinator.agentPort, "httpPort": port]
         let data = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/coordinator.json"), options: .atomic)

@@ -78,14 +78,16 @@ public final class Coordinator: Sendable {
         self.agentPort = agentPort
     }
 
-    /// The HTTP port once the API listens (waits for it).
-    public func httpPort() async -> Int {
+    /// The HTTP port once the API listens, or nil if the coordinator stopped before it did.
+    public func httpPort() async -> Int? {
         await httpReady.wait()
-        return httpPortBox.withLock { $0 ?? configuration.httpPort }
+        return httpPortBox.withLock { $0 }
     }
 
     /// Runs until cancelled or, with `signals`, until one of them arrives; then shuts down gracefully.
     public func run(gracefulShutdownSignals signals: [UnixSignal] = []) async throws {
+        // Whoever waits for the API must not wait forever if it never comes up.
+        defer { httpReady.signal() }
         let api = CoordinatorAPI(coordinator: self)
         let http = HTTPServer.makeApplication(
             controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, logger: configuration.logger

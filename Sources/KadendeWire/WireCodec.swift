@@ -67,14 +67,14 @@ public enum WireCodec {
         }
     }
 
-    // JSONEncoder/Decoder are safe to share once configured.
-    nonisolated(unsafe) private static let encoder: JSONEncoder = {
+    // Configured once, then only read: safe to share.
+    private static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .millisecondsSince1970
         return e
     }()
 
-    nonisolated(unsafe) private static let decoder: JSONDecoder = {
+    private static let decoder: JSONDecoder = {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .millisecondsSince1970
         return d

@@ -110,4 +110,17 @@ import Glibc
         #expect(try server.json(["group", "list"], as: [APIGroup].self).isEmpty)
         #expect(try server.json(["events"], as: [APIEvent].self).isEmpty)
     }
+
+    @Test func serverWhosePortsAreTakenSaysSoAndExits() async throws {
+        let (first, _) = try await startServer("ports-a")
+        defer { first.cleanUp() }
+        let dir = try Paths.temporaryDirectory("ports-b")
+        let second = ServerProcess(dataDirectory: dir)
+        defer { second.cleanUp() }
+        second.usePorts(of: first)
+        await #expect(throws: CLIError.self) { try await second.start() }
+        #expect(second.exitStatus != 0)
+        let log = try String(contentsOfFile: dir + "/server.log", encoding: .utf8)
+        #expect(log.contains("Address already in use"), "\(log)")
+    }
 }

@@ -28,6 +28,18 @@ final class ServerProcess: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(httpPort)" }
 
+    /// Listen on the ports another server uses (to test what happens when they are taken).
+    func usePorts(of other: ServerProcess) {
+        httpPort = other.httpPort
+        agentPort = other.agentPort
+    }
+
+    var exitStatus: Int32? {
+        guard let process else { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// Starts the server and returns once it says it is ready. Ports are chosen by the kernel the first time and
     /// kept on restarts, because agents were told the agent port.
     func start() async throws {
