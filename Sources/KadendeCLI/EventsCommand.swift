@@ -1,7 +1,15 @@
 import ArgumentParser
+import Foundation
 import KadendeAPI
 
 struct EventsCommand: AsyncParsableCommand {
+    static let lineEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
     static let configuration = CommandConfiguration(commandName: "events", abstract: "Show what happened, and why.")
     @OptionGroup var options: ClientOptions
     @Option(help: "Only events of this group.")
@@ -22,10 +30,17 @@ struct EventsCommand: AsyncParsableCommand {
             if let last = events.last { cursor = last.seq }
             switch options.output {
             case .table:
-                if !events.isEmpty || first { print(Output.render(Output.eventRows(events, header: first)), terminator: "") }
+                if follow {
+                    // Fixed widths: rows arrive in batches that cannot be aligned with each other.
+                    if first { Output.emit(Output.fixedRow(Output.eventRows([])[0])) }
+                    for row in Output.eventRows(events, header: false) { Output.emit(Output.fixedRow(row)) }
+                } else {
+                    Output.emit(Output.render(Output.eventRows(events)))
+                }
             case .json, .yaml:
                 if follow {
-                    for event in events { try Output.print(event, format: .json) { [] } }
+                    // One compact JSON object per line, as log shippers expect.
+                    for event in events { Output.emit(String(decoding: try Self.lineEncoder.encode(event), as: UTF8.self) + "\n") }
                 } else {
                     try Output.print(events, format: options.output) { [] }
                 }

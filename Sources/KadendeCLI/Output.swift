@@ -15,16 +15,19 @@ enum Output {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
-            Swift.print(String(decoding: try encoder.encode(value), as: UTF8.self))
+            emit(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
         case .yaml:
-            // Through JSON so dates and keys look the same in both formats.
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            let object = try JSONSerialization.jsonObject(with: try encoder.encode(value))
-            Swift.print(try Yams.dump(object: object, sortKeys: true), terminator: "")
+            let encoder = YAMLEncoder()
+            encoder.options.sortKeys = true
+            emit(try encoder.encode(value))
         case .table:
-            Swift.print(render(table()), terminator: "")
+            emit(render(table()))
         }
+    }
+
+    /// Unbuffered, so `events --follow` shows each event as it happens even into a pipe.
+    static func emit(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     static func render(_ rows: [[String]]) -> String {
@@ -41,6 +44,14 @@ enum Output {
             out += cells.joined(separator: "  ") + "\n"
         }
         return out
+    }
+
+    /// An event row with fixed column widths (SEQ, TIME, GROUP, NODE, EVENT), for streams.
+    static func fixedRow(_ row: [String]) -> String {
+        let widths = [6, 20, 12, 18, 16]
+        return row.enumerated().map { i, cell in
+            i < widths.count ? cell.padding(toLength: max(widths[i], cell.count), withPad: " ", startingAt: 0) : cell
+        }.joined(separator: "  ") + "\n"
     }
 
     static func time(_ date: Date?) -> String {

@@ -34,6 +34,10 @@ import Glibc
         try server.cli(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
         let before = try server.nodes(group: "web")
         #expect(before.count == 3 && before.allSatisfy { $0.state == .healthy })
+        let yaml = try server.cli(["group", "get", "web", "-o", "yaml"])
+        #expect(yaml.contains("desired: 3") && yaml.contains("connected: true") && yaml.contains("heartbeatTimeout: 2s"), "\(yaml)")
+        let table = try server.cli(["node", "list"])
+        #expect(table.split(separator: "\n").count == 4 && table.hasPrefix("NODE"), "\(table)")
 
         let victim = before[1].id
         let pid = try #require(try server.agentProcesses()[victim])
