@@ -45,6 +45,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "KadendeHealth", dependencies: ["KadendeModel"]),
+        // cloud-init user-data for real machines: the agent's config, unit and installer (templates live here).
+        .target(name: "KadendeBootstrap", dependencies: [
+            "KadendeModel", "KadendeWire", .product(name: "Yams", package: "Yams"),
+        ], path: "bootstrap", exclude: ["README.md"]),
         .target(name: "KadendeReconciler", dependencies: ["KadendeModel", "KadendeHealth"]),
         .target(name: "KadendeProviders", dependencies: [
             "KadendeModel", "KadendeWire", "KadendeSupport",
@@ -70,7 +74,7 @@ let package = Package(
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
         .target(name: "KadendeCoordinator", dependencies: [
             "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
-            "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire",
+            "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -102,6 +106,7 @@ let package = Package(
         .testTarget(name: "KadendeModelTests", dependencies: ["KadendeModel"]),
         .testTarget(name: "KadendeWireTests", dependencies: ["KadendeWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
+        .testTarget(name: "KadendeBootstrapTests", dependencies: ["KadendeBootstrap", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel"]),
         .testTarget(name: "KadendeAgentTests", dependencies: [

@@ -1,4 +1,5 @@
 import KadendeAPI
+import KadendeBootstrap
 import KadendeHTTP
 import KadendeModel
 import KadendeProviders
@@ -22,6 +23,12 @@ struct CoordinatorAPI: ControlPlane {
             try coordinator.providers.provider(named: spec.provider).validate(spec)
         } catch {
             throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: "provider")
+        }
+        do {
+            // Refuse a bootstrap that could not become user-data now, before any machine exists.
+            _ = try UserData.make(bootstrap: spec.bootstrap, agent: .largestPossible, artifact: .largestPossible)
+        } catch {
+            throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: error.path)
         }
         let result = try await call { try await store.applyGroup(spec, at: coordinator.configuration.now()) }
         coordinator.reconciler.wake()

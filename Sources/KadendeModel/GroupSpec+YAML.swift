@@ -80,7 +80,7 @@ extension GroupSpec {
     }
 
     private static func decodeBootstrap(_ c: YAMLCursor) throws -> Bootstrap {
-        let b = try c.mapping(allowed: ["packages", "files", "commands"])
+        let b = try c.mapping(allowed: ["packages", "files", "commands", "userData"])
         let files = try b["files"]?.sequence().map { f in
             let m = try f.mapping(allowed: ["path", "content", "mode", "owner"])
             return Bootstrap.File(
@@ -93,7 +93,8 @@ extension GroupSpec {
         return Bootstrap(
             packages: try b["packages"]?.sequence().map { try $0.string() } ?? [],
             files: files ?? [],
-            commands: try b["commands"]?.sequence().map { try $0.string() } ?? []
+            commands: try b["commands"]?.sequence().map { try $0.string() } ?? [],
+            userData: try b["userData"]?.string()
         )
     }
 }

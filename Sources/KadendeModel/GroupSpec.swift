@@ -68,10 +68,14 @@ public struct GroupSpec: Codable, Sendable, Hashable {
         public var packages: [String]
         public var files: [File]
         public var commands: [String]
-        public init(packages: [String] = [], files: [File] = [], commands: [String] = []) {
+        /// The group's own cloud-config (`#cloud-config …`) or script (`#!…`), combined with Kadende's as
+        /// multipart user-data.
+        public var userData: String?
+        public init(packages: [String] = [], files: [File] = [], commands: [String] = [], userData: String? = nil) {
             self.packages = packages
             self.files = files
             self.commands = commands
+            self.userData = userData
         }
 
         public struct File: Codable, Sendable, Hashable {

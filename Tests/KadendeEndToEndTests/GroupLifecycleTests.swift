@@ -101,7 +101,14 @@ import Glibc
         let provider = dir + "/provider.yaml"
         try Self.spec.replacingOccurrences(of: "provider: process", with: "provider: nimbus").write(toFile: provider, atomically: true, encoding: .utf8)
 
+        let reserved = dir + "/reserved.yaml"
+        try (Self.spec + "\nbootstrap:\n  files:\n    - {path: /etc/kadende/agent.yaml, content: x}\n").write(toFile: reserved, atomically: true, encoding: .utf8)
+        let oversized = dir + "/oversized.yaml"
+        try (Self.spec + "\nbootstrap:\n  files:\n    - {path: /etc/big, content: \(String(repeating: "x", count: 17_000))}\n").write(toFile: oversized, atomically: true, encoding: .utf8)
+
         for (file, expected) in [(unknown, "unknown_key at health.heartbeatTimout (line 6)"),
+                                 (reserved, "invalid_bootstrap at bootstrap.files[0].path"),
+                                 (oversized, "user_data_too_large at bootstrap"),
                                  (outside, "bad_value at size.desired"),
                                  (provider, "unknown_provider at provider")] {
             do {

@@ -1,0 +1,30 @@
+/// The node-side installer, run once by cloud-init's `runcmd`. It takes no values from user-data text: the
+/// artifact's URL and SHA-256 come from `/etc/kadende/artifact.env`, written as a file whose values Kadende has
+/// checked to be shell-safe. The binary runs only if its SHA-256 matches.
+enum InstallScript {
+    static let path = "/usr/local/lib/kadende/install-agent"
+
+    static let text = #"""
+        #!/bin/sh
+        # Installs kadende-agent on this node: fetch, verify, install, start. Safe to run again.
+        set -eu
+        . /etc/kadende/artifact.env
+        tmp=$(mktemp /usr/local/bin/.kadende-agent.XXXXXX)
+        trap 'rm -f "$tmp"' EXIT
+        attempt=0
+        until curl --fail --silent --show-error --location --insecure --max-time 120 --output "$tmp" "$KADENDE_AGENT_URL"; do
+          attempt=$((attempt + 1))
+          [ "$attempt" -lt 10 ] || { echo "kadende: cannot fetch $KADENDE_AGENT_URL" >&2; exit 1; }
+          sleep "$attempt"
+        done
+        # --insecure above: trust comes from this hash, carried in user-data, not from the transport.
+        echo "$KADENDE_AGENT_SHA256  $tmp" | sha256sum --check --status || {
+          echo "kadende: $KADENDE_AGENT_URL does not have SHA-256 $KADENDE_AGENT_SHA256; refusing to run it" >&2; exit 1; }
+        chmod 0755 "$tmp"
+        mv -f "$tmp" /usr/local/bin/kadende-agent
+        trap - EXIT
+        systemctl daemon-reload
+        systemctl enable kadende-agent.service
+        systemctl restart kadende-agent.service
+        """#
+}
