@@ -25,10 +25,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
-        // Files written atomically with owner-only modes; shared by coordinator and agent.
+        // Small pieces shared by coordinator and agent with no dependencies: atomic owner-only files, node ids.
         .target(name: "KadendeSupport"),
         // Domain vocabulary: group specs (strict YAML), node states, ids, events.
-        .target(name: "KadendeModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "KadendeModel", dependencies: ["KadendeSupport", .product(name: "Yams", package: "Yams")]),
         // Framing and versioned messages spoken between agent and coordinator.
         .target(name: "KadendeWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // CA, certificates, CSRs, pins and TLS configurations for both ends.
@@ -93,13 +93,12 @@ let package = Package(
 
         // The agent: its own closure, no HTTP framework, no database driver.
         .target(name: "KadendeAgent", dependencies: [
-            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeSupport",
+            "KadendeWire", "KadendePKI", "KadendeSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "Yams", package: "Yams"),
         ], path: "agent/Sources/KadendeAgent"),
         .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent"], path: "agent/Sources/kadende-agent"),
 

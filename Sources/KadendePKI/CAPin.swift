@@ -1,6 +1,10 @@
 import Crypto
 import X509
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// The SHA-256 of the coordinator's CA certificate (DER), written `sha256:<64 hex>`. User-data carries it instead
 /// of the CA itself so the agent can check the first server it meets without any prior trust store.

@@ -2,7 +2,11 @@ import Crypto
 import KadendeSupport
 import SwiftASN1
 import X509
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// The coordinator's own CA: created on first start in the data directory (files 0600), then loaded. It signs the
 /// coordinator's server certificate and every node's client certificate.

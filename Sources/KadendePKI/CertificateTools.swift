@@ -1,7 +1,11 @@
 import Crypto
 import SwiftASN1
 import X509
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// Small conversions shared by the coordinator's CA and the agent.
 public enum CertificateTools {

@@ -2,8 +2,11 @@ import Crypto
 import KadendeSupport
 import SwiftASN1
 import X509
-import struct Foundation.Data
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// The agent's side of PKI: a key generated on the node (never leaves it), the CSR naming the node, and the
 /// certificate and CA received at enrolment, kept in the agent's data directory (0600).

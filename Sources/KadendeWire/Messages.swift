@@ -1,5 +1,8 @@
-import struct Foundation.Date
-import struct Foundation.Data
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// Message type numbers. Append-only: a number is never reused or renumbered.
 public enum MessageType: UInt16, Sendable, CaseIterable {

@@ -1,7 +1,9 @@
 import NIOCore
-import struct Foundation.Data
-import class Foundation.JSONDecoder
-import class Foundation.JSONEncoder
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// Maps messages to frames and back. Payloads are JSON objects: fields a receiver does not know are ignored and
 /// new fields are added as optionals, so a message type can grow without a new number; the frame header's

@@ -7,7 +7,11 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import X509
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 public enum AgentVersion {
     public static let current = "0.1.0"

@@ -1,8 +1,6 @@
-import KadendeModel
 import KadendePKI
 import KadendeSupport
 import KadendeWire
-import Yams
 
 /// The agent's settings, read from `/etc/kadende/agent.yaml` and checked before the agent dials anyone.
 public struct AgentSettings: Sendable {
@@ -30,7 +28,7 @@ public struct AgentSettings: Sendable {
         guard let text = try SecureFile.readText(path) else { throw Invalid(description: "\(path) does not exist") }
         let config: AgentConfig
         do {
-            config = try YAMLDecoder().decode(AgentConfig.self, from: text)
+            config = try AgentConfigFile.parse(text)
         } catch {
             throw Invalid(description: "\(path): \(error)")
         }

@@ -4,7 +4,11 @@ import KadendeWire
 import NIOCore
 import NIOPosix
 import NIOSSL
-import struct Foundation.Date
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
+#else
+import Foundation
+#endif
 
 /// Dials a coordinator over TLS 1.3. The server is trusted only if its chain contains the pinned CA and its leaf
 /// is signed by that CA for server use; the system trust store plays no part.
