@@ -98,7 +98,6 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "agent/Sources/KadendeAgent"),
         .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent"], path: "agent/Sources/kadende-agent"),
 

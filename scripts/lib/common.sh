@@ -24,3 +24,6 @@ ensure_build_deps() {
 
 # Two cores: keep builds from starving the machine.
 SWIFT_JOBS="${SWIFT_JOBS:-2}"
+
+# How the agent that ships to nodes is built: release, Swift runtime linked statically, optimised for size.
+AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize)

@@ -4,7 +4,6 @@ import KadendeSupport
 import KadendeWire
 import Logging
 import NIOCore
-import ServiceLifecycle
 import Synchronization
 import X509
 #if canImport(FoundationEssentials)
@@ -38,7 +37,7 @@ struct AgentError: Error, CustomStringConvertible {
 /// The agent's life: enrol once with the token from user-data, then hold one mutual-TLS connection to a
 /// coordinator, sending heartbeats and renewing the certificate at two thirds of its life. When the connection
 /// drops it tries the next coordinator after a jittered exponential backoff.
-public final class Agent: Service, Sendable {
+public final class Agent: Sendable {
     let settings: AgentSettings
     let logger: Logger
     let maxFrameSize: Int
@@ -57,25 +56,26 @@ public final class Agent: Service, Sendable {
 
     var nodeID: String { settings.config.nodeID }
 
+    /// Runs until the task is cancelled (the executable cancels it on SIGTERM or SIGINT).
     public func run() async throws {
         let endpoints = settings.config.endpoints.compactMap(Endpoint.init)
         var backoff = Backoff()
         var index = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled {
             let endpoint = endpoints[index % endpoints.count]
             do {
                 let welcomed = Flag()
                 defer { if welcomed.isSet { backoff.reset() } }
-                let enrolledNow = try await cancelWhenGracefulShutdown { () -> Bool in
-                    if let current = self.identity.withLock({ $0 }) {
-                        try await self.session(endpoint: endpoint, identity: current) { welcomed.set() }
-                        return false
-                    }
+                let enrolledNow: Bool
+                if let current = self.identity.withLock({ $0 }) {
+                    try await self.session(endpoint: endpoint, identity: current) { welcomed.set() }
+                    enrolledNow = false
+                } else {
                     try await self.enrol(endpoint: endpoint)
-                    return true
+                    enrolledNow = true
                 }
                 if enrolledNow { continue }  // connect at once, now with a certificate
-            } catch is CancellationError {
+            } catch where Task.isCancelled {
                 break
             } catch let refusal as RefusedByCoordinator {
                 logger.error("coordinator refused the agent", metadata: [
@@ -87,7 +87,7 @@ public final class Agent: Service, Sendable {
             let delay = backoff.next()
             logger.info("reconnecting", metadata: ["delay_ms": "\(Int(delay * 1000))", "next_endpoint": "\(endpoints[index % endpoints.count])"])
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+                try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
             } catch {
                 break
             }

@@ -57,7 +57,17 @@ enum AgentConfigFile {
 
     private static func unquote(_ value: String, line: Int) throws -> String {
         var value = value
-        if let hash = value.firstRange(of: " #"), !value.hasPrefix("\""), !value.hasPrefix("'") { value = String(value[..<hash.lowerBound]) }
+        // A comment starts at " #" outside quotes (plain character scan: no regex engine in the agent).
+        if !value.hasPrefix("\""), !value.hasPrefix("'") {
+            var previous: Character = " "
+            for index in value.indices {
+                if value[index] == "#" && previous == " " {
+                    value = String(value[..<index])
+                    break
+                }
+                previous = value[index]
+            }
+        }
         value = value.trimmingTrailingSpace()
         for quote in ["\"", "'"] where value.hasPrefix(quote) {
             guard value.count >= 2, value.hasSuffix(quote) else { throw ParseError(line: line, message: "unclosed quote") }

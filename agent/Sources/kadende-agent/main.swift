@@ -1,12 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import KadendeAgent
 import Logging
-import ServiceLifecycle
 
 // kadende-agent [--config /etc/kadende/agent.yaml]
-// Argument parsing is by hand: the agent stays free of dependencies it does not need.
+// Argument parsing and signal handling are by hand: every library the agent links ships to every node.
 var configPath = "/etc/kadende/agent.yaml"
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -37,11 +37,19 @@ LoggingSystem.bootstrap { label in
 let logger = Logger(label: "kadende-agent")
 
 do {
-    let settings = try AgentSettings.load(path: configPath)
-    let agent = try Agent(settings: settings, logger: logger)
-    let group = ServiceGroup(
-        configuration: .init(services: [.init(service: agent)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    let agent = try Agent(settings: try AgentSettings.load(path: configPath), logger: logger)
+    let running = Task { try await agent.run() }
+    // SIGTERM (systemd, the process provider) and SIGINT stop the agent by cancelling its task.
+    var sources: [any DispatchSourceSignal] = []
+    for number in [SIGTERM, SIGINT] {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { @Sendable in running.cancel() }  // @Sendable: runs on a dispatch queue, not the main actor
+        source.resume()
+        sources.append(source)
+    }
+    try await running.value
+    withExtendedLifetime(sources) {}
 } catch {
     logger.critical("kadende-agent cannot run", metadata: ["error": "\(error)"])
     exit(1)
