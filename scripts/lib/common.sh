@@ -25,5 +25,6 @@ ensure_build_deps() {
 # Two cores: keep builds from starving the machine.
 SWIFT_JOBS="${SWIFT_JOBS:-2}"
 
-# How the agent that ships to nodes is built: release, Swift runtime linked statically, optimised for size.
-AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize)
+# How the agent that ships to nodes is built: release, Swift runtime linked statically, optimised for size, in a
+# build folder of its own so that it and the release coordinator (scripts/bench) do not rebuild each other.
+AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize --scratch-path .build-agent)
