@@ -118,7 +118,7 @@ def main():
             f"| detection | {percentile(detect, 50):.2f} s | {percentile(detect, 99):.2f} s | {max(detect):.2f} s |",
             f"| replacement healthy | {percentile(replace, 50):.2f} s | {percentile(replace, 99):.2f} s | {max(replace):.2f} s |", "",
             "The walking skeleton convicts on heartbeat silence alone: detection is the timeout (3 s) less the time since the",
-            "agent's last heartbeat when it died, so between 2 and 3 s; a replacement is requested in the same pass.", "",
+            "agent's last heartbeat when it died (up to one interval), so about 2 to 3 s; the replacement is requested in the same pass.", "",
             "## Agent at rest", "",
             "The agent as nodes get it: `scripts/package-agent` (static Swift runtime, -Osize, stripped).", "",
             f"| figure | value |", "|---|---|",
