@@ -69,6 +69,8 @@ let package = Package(
         .target(name: "KadendeHTTP", dependencies: [
             "KadendeAPI", "KadendeModel",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
@@ -81,6 +83,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "KadendeCLI", dependencies: [
             "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders",

@@ -9,15 +9,18 @@ enum InstallScript {
         # Installs kadende-agent on this node: fetch, verify, install, start. Safe to run again.
         set -eu
         . /etc/kadende/artifact.env
+        # The coordinator's own listener is checked against its CA; a URL the group names, against the system's CAs.
+        set -- --fail --silent --show-error --location --max-time 120
+        [ -z "${KADENDE_AGENT_CA:-}" ] || set -- "$@" --cacert "$KADENDE_AGENT_CA"
         tmp=$(mktemp /usr/local/bin/.kadende-agent.XXXXXX)
         trap 'rm -f "$tmp"' EXIT
         attempt=0
-        until curl --fail --silent --show-error --location --insecure --max-time 120 --output "$tmp" "$KADENDE_AGENT_URL"; do
+        until curl "$@" --output "$tmp" "$KADENDE_AGENT_URL"; do
           attempt=$((attempt + 1))
           [ "$attempt" -lt 10 ] || { echo "kadende: cannot fetch $KADENDE_AGENT_URL" >&2; exit 1; }
           sleep "$attempt"
         done
-        # --insecure above: trust comes from this hash, carried in user-data, not from the transport.
+        # Whatever the transport said, only the hash carried in user-data decides whether the binary runs.
         echo "$KADENDE_AGENT_SHA256  $tmp" | sha256sum --check --status || {
           echo "kadende: $KADENDE_AGENT_URL does not have SHA-256 $KADENDE_AGENT_SHA256; refusing to run it" >&2; exit 1; }
         chmod 0755 "$tmp"

@@ -11,6 +11,9 @@ extension AgentConfig {
 
 extension AgentArtifact {
     public static let largestPossible = AgentArtifact(
-        url: "https://coordinator-0.kadende.internal.example:7080/v1/agent/0.1.0/x86_64",
-        sha256: String(repeating: "f", count: 64))
+        url: "https://coordinator-0.kadende.internal.example:7444/v1/agent/0.1.0/x86_64",
+        sha256: String(repeating: "f", count: 64),
+        // A P-256 CA certificate as Kadende issues it is about 600 bytes of PEM; leave room for a longer name.
+        caCertificatePEM: "-----BEGIN CERTIFICATE-----\n" + String(repeating: String(repeating: "A", count: 64) + "\n", count: 14)
+            + "-----END CERTIFICATE-----\n")
 }

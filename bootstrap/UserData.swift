@@ -11,12 +11,15 @@ public enum UserData {
     public static let maxSize = 16 * 1024
     public static let agentConfigPath = "/etc/kadende/agent.yaml"
     static let artifactEnvPath = "/etc/kadende/artifact.env"
+    static let caPath = "/etc/kadende/ca.pem"
     static let unitPath = "/etc/systemd/system/kadende-agent.service"
     /// Paths the group's own files may not touch: they are Kadende's.
     static let reservedPrefixes = ["/etc/kadende/", InstallScript.path, unitPath, "/usr/local/bin/kadende-agent"]
 
     public static func make(bootstrap: GroupSpec.Bootstrap, agent: AgentConfig, artifact: AgentArtifact) throws(UserDataError) -> String {
         try validate(bootstrap)
+        // A source the group names wins over the coordinator's listener.
+        let artifact = bootstrap.agent.map { AgentArtifact(url: $0.url, sha256: $0.sha256) } ?? artifact
         guard artifact.isValid else {
             throw UserDataError(.invalidArtifact, path: "agent", "artifact needs an http(s) URL without quotes or spaces and a lowercase SHA-256")
         }
@@ -29,8 +32,10 @@ public enum UserData {
                 CloudConfig.WriteFile(path: $0.path, content: $0.content, permissions: $0.mode, owner: $0.owner ?? "root:root")
             } + [
                 .init(path: agentConfigPath, content: try yaml(agentConfig), permissions: "0600", owner: "root:root"),
-                .init(path: artifactEnvPath, content: "KADENDE_AGENT_URL=\(artifact.url)\nKADENDE_AGENT_SHA256=\(artifact.sha256)\n",
+                .init(path: artifactEnvPath, content: "KADENDE_AGENT_URL=\(artifact.url)\nKADENDE_AGENT_SHA256=\(artifact.sha256)\n"
+                        + (artifact.caCertificatePEM == nil ? "" : "KADENDE_AGENT_CA=\(caPath)\n"),
                       permissions: "0600", owner: "root:root"),
+            ] + (artifact.caCertificatePEM.map { [.init(path: caPath, content: $0, permissions: "0644", owner: "root:root")] } ?? []) + [
                 .init(path: unitPath, content: SystemdUnit.agent.render(), permissions: "0644", owner: "root:root"),
                 .init(path: InstallScript.path, content: InstallScript.text + "\n", permissions: "0700", owner: "root:root"),
             ],
@@ -70,6 +75,12 @@ public enum UserData {
         }
         for (i, command) in bootstrap.commands.enumerated() where command.trimmingCharacters(in: .whitespaces).isEmpty {
             throw UserDataError(.invalidBootstrap, path: "bootstrap.commands[\(i)]", "empty command")
+        }
+        if let agent = bootstrap.agent {
+            guard AgentArtifact(url: agent.url, sha256: agent.sha256).isValid else {
+                throw UserDataError(.invalidBootstrap, path: "bootstrap.agent",
+                                    "needs an http(s) url without quotes, spaces or shell characters and a lowercase hex sha256 of 64 digits")
+            }
         }
         if let own = bootstrap.userData {
             if own.hasPrefix("#cloud-config") {

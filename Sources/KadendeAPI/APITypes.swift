@@ -105,3 +105,20 @@ public struct APIErrorEnvelope: Codable, Sendable {
     public var error: APIErrorBody
     public init(error: APIErrorBody) { self.error = error }
 }
+
+/// One agent binary the coordinator's artifact listener serves.
+public struct APIAgentArtifact: Codable, Sendable, Hashable {
+    public var version: String
+    public var arch: String
+    public var sha256: String
+    public var size: Int
+    public var path: String
+
+    public init(version: String, arch: String, sha256: String, size: Int, path: String) {
+        self.version = version
+        self.arch = arch
+        self.sha256 = sha256
+        self.size = size
+        self.path = path
+    }
+}

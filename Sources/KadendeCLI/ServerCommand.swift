@@ -28,6 +28,27 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "With --process-network namespaces: the /16 the nodes' veth pairs are numbered from.")
     var processSubnet: String = "10.213.0.0/16"
 
+    @Option(help: "Port of the HTTPS listener nodes fetch kadende-agent from (on the agent gateway's host); off to disable.")
+    var artifactPort: String = "7444"
+
+    @Option(help: "Directory of packaged agents to serve to nodes (scripts/package-agent writes .build/dist).")
+    var agentArtifacts: String?
+
+    @Option(help: "Base image directory for the qemu provider (scripts/build-image prints it).")
+    var qemuImage: String?
+
+    @Option(help: "qemu provider acceleration: auto, kvm or tcg.")
+    var qemuAccel: String = "auto"
+
+    @Option(help: "Memory of each qemu virtual machine, in MiB.")
+    var qemuMemory: Int = 256
+
+    @Option(help: "Most qemu virtual machines at a time (each takes a core).")
+    var qemuMax: Int = 2
+
+    @Option(help: "Guest TCP port forwarded to 127.0.0.1 for probes (repeatable).")
+    var qemuForward: [Int] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -56,6 +77,21 @@ struct ServerCommand: AsyncParsableCommand {
             config.processNetwork = .namespaces(subnet: subnet)
         default: throw ValidationError("--process-network \(processNetwork): expected shared or namespaces")
         }
+        if artifactPort == "off" {
+            config.artifactPort = nil
+        } else {
+            guard let port = Int(artifactPort), (0...65535).contains(port) else { throw ValidationError("--artifact-port \(artifactPort): expected a port or off") }
+            config.artifactPort = port
+        }
+        config.agentArtifactsDirectory = agentArtifacts.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        guard let accel = QEMUSettings.Acceleration(rawValue: qemuAccel) else {
+            throw ValidationError("--qemu-accel \(qemuAccel): expected auto, kvm or tcg")
+        }
+        config.qemu.imageDirectory = qemuImage.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        config.qemu.acceleration = accel
+        config.qemu.memoryMiB = qemuMemory
+        config.qemu.maxMachines = qemuMax
+        config.qemu.forwardedPorts = qemuForward
         guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
             throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")
         }
@@ -65,7 +101,9 @@ struct ServerCommand: AsyncParsableCommand {
             try await running  // throws why the API could not start
             return
         }
-        let ready = ["pid": Int(getpid()), "agentPort": coordinator.agentPort, "httpPort": port]
+        let artifactPort = await coordinator.artifactPort()
+        var ready = ["pid": Int(getpid()), "agentPort": coordinator.agentPort, "httpPort": port]
+        ready["artifactPort"] = artifactPort
         let data = try JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: dataDir + "/coordinator.json"), options: .atomic)
         // Unbuffered, so that a supervisor or a script reading our output sees it at once.

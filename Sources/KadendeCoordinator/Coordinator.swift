@@ -8,6 +8,7 @@ import KadendeProviders
 import KadendeStore
 import KadendeSupport
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import UnixSignals
 import Synchronization
@@ -26,6 +27,10 @@ public final class Coordinator: Sendable {
     public let providers: ProviderRegistry
     /// The agent listener's bound port.
     public let agentPort: Int
+    public let artifacts: AgentArtifacts
+    private let artifactTLS: TLSConfiguration
+    private let artifactPortBox: PortBox
+    private let artifactReady = ReadySignal()
     private let httpPortBox = Mutex<Int?>(nil)
     private let httpReady = ReadySignal()
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
@@ -37,13 +42,22 @@ public final class Coordinator: Sendable {
         let store = try SQLiteStore(path: configuration.dataDirectory + "/kadende.sqlite")
         let ca = try CertificateAuthority.loadOrCreate(in: configuration.dataDirectory + "/pki", now: now)
         let serverKey = try loadOrCreateKey(configuration.dataDirectory + "/pki/server-key.pem")
-        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.map { $0.split(separator: ":").dropLast().joined(separator: ":") }
+        var logger = configuration.logger
+        logger[metadataKey: "coordinator"] = "\(configuration.dataDirectory.split(separator: "/").last ?? "")"
+        let providers = ProviderRegistry([
+            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
+                                network: configuration.processNetwork, logger: logger),
+            try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger),
+        ])
+        let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
+        // Every address a node may dial is in the certificate, so the installer's curl can check it.
+        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.map(ReconcileLoop.host(of:))
+            + providers.all.compactMap(\.coordinatorHost)
         // The server certificate is reissued at every start: it is cheap and always names the current addresses.
         let serverCertificate = try ca.issueServerCertificate(hosts: hosts, key: serverKey, lifetime: 90 * 86_400, now: now)
         let tls = try TLSConfigurations.server(ca: ca.certificate, certificate: serverCertificate, key: serverKey)
+        let artifactTLS = try TLSConfigurations.artifactServer(ca: ca.certificate, certificate: serverCertificate, key: serverKey)
         let tracker = HeartbeatTracker()
-        var logger = configuration.logger
-        logger[metadataKey: "coordinator"] = "\(configuration.dataDirectory.split(separator: "/").last ?? "")"
         let gateway = try AgentGateway(
             configuration: GatewayConfiguration(host: configuration.agentHost, port: configuration.agentPort,
                                                 maxFrameSize: configuration.maxFrameSize, coordinatorID: "kadende-\(ProcessID.current)"),
@@ -53,21 +67,28 @@ public final class Coordinator: Sendable {
         let agentPort = try await gateway.bind()
         let endpoints = configuration.advertisedEndpoints.isEmpty
             ? ["\(configuration.agentHost):\(agentPort)"] : configuration.advertisedEndpoints
-        let providers = ProviderRegistry([
-            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
-                                network: configuration.processNetwork, logger: logger),
-        ])
+        let artifactPortBox = PortBox()
         let reconciler = ReconcileLoop(
             store: store, providers: providers, tracker: tracker, gateway: gateway,
-            enrolment: .init(endpoints: endpoints, caPin: ca.pin.description, tokenLifetime: configuration.enrolmentTokenLifetime),
+            enrolment: .init(endpoints: endpoints, caPin: ca.pin.description, tokenLifetime: configuration.enrolmentTokenLifetime,
+                             agentPort: agentPort, artifactPort: { artifactPortBox.value }, artifacts: artifacts,
+                             caCertificatePEM: try CertificateTools.pem(ca.certificate), arch: Architecture.current),
             restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace,
             now: configuration.now, logger: logger)
+        if artifacts.available().isEmpty {
+            logger.notice("no agent artifacts to serve: machines booted by cloud-init need --agent-artifacts or bootstrap.agent")
+        }
         return Coordinator(configuration: configuration, store: store, ca: ca, gateway: gateway, tracker: tracker,
-                           reconciler: reconciler, providers: providers, agentPort: agentPort)
+                           reconciler: reconciler, providers: providers, agentPort: agentPort, artifacts: artifacts,
+                           artifactTLS: artifactTLS, artifactPortBox: artifactPortBox)
     }
 
     private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
-                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, providers: ProviderRegistry, agentPort: Int) {
+                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, providers: ProviderRegistry, agentPort: Int,
+                 artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, artifactPortBox: PortBox) {
+        self.artifacts = artifacts
+        self.artifactTLS = artifactTLS
+        self.artifactPortBox = artifactPortBox
         self.configuration = configuration
         self.store = store
         self.ca = ca
@@ -84,10 +105,16 @@ public final class Coordinator: Sendable {
         return httpPortBox.withLock { $0 }
     }
 
+    /// The artifact listener's port once it listens; nil when it is off or the coordinator stopped first.
+    public func artifactPort() async -> Int? {
+        await artifactReady.wait()
+        return artifactPortBox.value
+    }
+
     /// Runs until cancelled or, with `signals`, until one of them arrives; then shuts down gracefully.
     public func run(gracefulShutdownSignals signals: [UnixSignal] = []) async throws {
         // Whoever waits for the API must not wait forever if it never comes up.
-        defer { httpReady.signal() }
+        defer { httpReady.signal(); artifactReady.signal() }
         let api = CoordinatorAPI(coordinator: self)
         let http = HTTPServer.makeApplication(
             controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, logger: configuration.logger
@@ -95,8 +122,20 @@ public final class Coordinator: Sendable {
             self.httpPortBox.withLock { $0 = port }
             self.httpReady.signal()
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway)]
+        if let port = configuration.artifactPort {
+            services.append(.init(service: try ArtifactServer.makeApplication(
+                artifacts: artifacts, host: configuration.agentHost, port: port, tls: artifactTLS, logger: configuration.logger
+            ) { port in
+                self.artifactPortBox.value = port
+                self.artifactReady.signal()
+            }))
+        } else {
+            artifactReady.signal()
+        }
+        services += [.init(service: reconciler), .init(service: http)]
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: gateway), .init(service: reconciler), .init(service: http)],
+            services: services,
             gracefulShutdownSignals: signals,
             logger: configuration.logger))
         serviceGroup.withLock { $0 = group }
@@ -118,6 +157,15 @@ public final class Coordinator: Sendable {
 
 enum ProcessID {
     static var current: Int32 { getpid() }
+}
+
+/// A port learned once a listener binds, read from other tasks.
+final class PortBox: Sendable {
+    private let port = Mutex<Int?>(nil)
+    var value: Int? {
+        get { port.withLock { $0 } }
+        set { port.withLock { $0 = newValue } }
+    }
 }
 
 /// A one-shot latch: `wait` returns once `signal` has been called, however the two are ordered.

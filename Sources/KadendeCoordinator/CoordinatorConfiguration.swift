@@ -9,6 +9,12 @@ public struct CoordinatorConfiguration: Sendable {
     public var agentPort: Int = 7443
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7080
+    /// The HTTPS listener nodes fetch the agent from (on `agentHost`); nil turns it off.
+    public var artifactPort: Int? = 7444
+    /// Packaged agents to serve (`scripts/package-agent` writes them to `.build/dist`).
+    public var agentArtifactsDirectory: String?
+    /// Settings of the `qemu` provider.
+    public var qemu = QEMUSettings()
     /// `host:port` agents are told to dial; defaults to the agent listener's address.
     public var advertisedEndpoints: [String] = []
     /// The `kadende-agent` binary the process provider starts.

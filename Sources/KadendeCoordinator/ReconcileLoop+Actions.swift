@@ -1,3 +1,4 @@
+import KadendeBootstrap
 import KadendeModel
 import KadendePKI
 import KadendeProviders
@@ -82,8 +83,9 @@ extension ReconcileLoop {
         tags[InstanceTag.group] = context.group.name
         tags[InstanceTag.node] = nodeID
         tags[InstanceTag.specHash] = "r\(context.group.revision)"
-        let request = CreateRequest(nodeID: nodeID, spec: spec, tags: tags,
-                                    agent: AgentConfig(nodeID: nodeID, endpoints: enrolment.endpoints, caPin: enrolment.caPin, token: token))
+        let agent = AgentConfig(nodeID: nodeID, endpoints: endpoints(for: context.provider), caPin: enrolment.caPin, token: token)
+        let request = CreateRequest(nodeID: nodeID, spec: spec, tags: tags, agent: agent,
+                                    userData: userData(spec: spec, agent: agent, provider: context.provider))
         do {
             let instance = try await context.provider.create(request)
             try await store.setInstance(nodeID: nodeID, instanceID: instance.id, address: instance.address, at: now())
@@ -93,6 +95,40 @@ extension ReconcileLoop {
                                                   kind: .providerError, reason: "create failed: \(error)"))
             try await store.transition(nodeID: nodeID, to: .failed, reason: "create failed: \(error.message)", at: now())
         }
+    }
+
+    /// Where a node dials: the advertised endpoints, or the provider's own view of the coordinator.
+    private func endpoints(for provider: any Provider) -> [String] {
+        guard let host = provider.coordinatorHost else { return enrolment.endpoints }
+        return ["\(host):\(enrolment.agentPort)"]
+    }
+
+    private func userData(spec: GroupSpec, agent: AgentConfig, provider: any Provider) -> Result<String, ProviderError> {
+        let artifact: AgentArtifact
+        if spec.bootstrap.agent != nil {
+            artifact = .largestPossible  // replaced by the group's own source inside UserData.make
+        } else if let offered = enrolment.artifacts.offered(arch: enrolment.arch), let port = enrolment.artifactPort() {
+            let host = provider.coordinatorHost ?? agent.endpoints.first.map(Self.host(of:)) ?? "127.0.0.1"
+            let bracketed = host.contains(":") ? "[\(host)]" : host
+            artifact = AgentArtifact(url: "https://\(bracketed):\(port)\(offered.path)", sha256: offered.sha256,
+                                     caCertificatePEM: enrolment.caCertificatePEM)
+        } else {
+            return .failure(ProviderError(.createFailed, provider: provider.name,
+                "no kadende-agent for \(enrolment.arch) to install: start the coordinator with --agent-artifacts DIR "
+                + "(scripts/package-agent writes .build/dist) or name one in bootstrap.agent"))
+        }
+        do {
+            return .success(try UserData.make(bootstrap: spec.bootstrap, agent: agent, artifact: artifact))
+        } catch {
+            return .failure(ProviderError(.invalidSpec, provider: provider.name, "user-data: \(error)"))
+        }
+    }
+
+    /// `host` of `host:port` or `[v6]:port`.
+    static func host(of endpoint: String) -> String {
+        var host = String(endpoint.split(separator: ":").dropLast().joined(separator: ":"))
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host
     }
 
     private func adopt(nodeID: String, instanceID: String, _ context: ActionContext) async throws {

@@ -18,6 +18,13 @@ public final class ReconcileLoop: Service, Sendable {
         public var endpoints: [String]
         public var caPin: String
         public var tokenLifetime: Double
+        /// The agent listener's port, for providers whose machines reach the coordinator at their own address.
+        public var agentPort: Int
+        /// The artifact listener's port, once bound; nil when it is off.
+        public var artifactPort: @Sendable () -> Int?
+        public var artifacts: AgentArtifacts
+        public var caCertificatePEM: String
+        public var arch: String
     }
 
     let store: any Store

@@ -80,7 +80,7 @@ extension GroupSpec {
     }
 
     private static func decodeBootstrap(_ c: YAMLCursor) throws -> Bootstrap {
-        let b = try c.mapping(allowed: ["packages", "files", "commands", "userData"])
+        let b = try c.mapping(allowed: ["packages", "files", "commands", "userData", "agent"])
         let files = try b["files"]?.sequence().map { f in
             let m = try f.mapping(allowed: ["path", "content", "mode", "owner"])
             return Bootstrap.File(
@@ -94,7 +94,11 @@ extension GroupSpec {
             packages: try b["packages"]?.sequence().map { try $0.string() } ?? [],
             files: files ?? [],
             commands: try b["commands"]?.sequence().map { try $0.string() } ?? [],
-            userData: try b["userData"]?.string()
+            userData: try b["userData"]?.string(),
+            agent: try b["agent"].map { a in
+                let m = try a.mapping(allowed: ["url", "sha256"])
+                return Bootstrap.AgentSource(url: try m.required("url", in: a).string(), sha256: try m.required("sha256", in: a).string())
+            }
         )
     }
 }

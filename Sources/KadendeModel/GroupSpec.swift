@@ -71,11 +71,25 @@ public struct GroupSpec: Codable, Sendable, Hashable {
         /// The group's own cloud-config (`#cloud-config …`) or script (`#!…`), combined with Kadende's as
         /// multipart user-data.
         public var userData: String?
-        public init(packages: [String] = [], files: [File] = [], commands: [String] = [], userData: String? = nil) {
+        /// Where nodes fetch the agent instead of the coordinator's artifact listener (a mirror or a package
+        /// repository the fleet already trusts); its SHA-256 is checked all the same.
+        public var agent: AgentSource?
+        public init(packages: [String] = [], files: [File] = [], commands: [String] = [], userData: String? = nil,
+                    agent: AgentSource? = nil) {
             self.packages = packages
             self.files = files
             self.commands = commands
             self.userData = userData
+            self.agent = agent
+        }
+
+        public struct AgentSource: Codable, Sendable, Hashable {
+            public var url: String
+            public var sha256: String
+            public init(url: String, sha256: String) {
+                self.url = url
+                self.sha256 = sha256
+            }
         }
 
         public struct File: Codable, Sendable, Hashable {

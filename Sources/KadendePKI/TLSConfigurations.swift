@@ -17,6 +17,18 @@ public enum TLSConfigurations {
         return config
     }
 
+    /// The artifact listener: plain server TLS (1.2 and up, for any node's curl), no client certificates.
+    public static func artifactServer(ca: Certificate, certificate: Certificate, key: P256.Signing.PrivateKey) throws -> TLSConfiguration {
+        let chain = try [certificate, ca].map { try NIOSSLCertificate(bytes: CertificateTools.der($0), format: .der) }
+        var config = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
+        )
+        config.minimumTLSVersion = .tlsv12
+        config.applicationProtocols = ["http/1.1"]
+        return config
+    }
+
     /// The agent's configuration. Server trust is decided by `CAPin.verifyServerChain` in a custom verification
     /// callback, so no system trust store is consulted.
     public static func client(identity: NodeIdentity?) throws -> TLSConfiguration {

@@ -15,20 +15,32 @@ public protocol Provider: Sendable {
     /// Instances carrying every one of `tags`.
     func list(tags: [String: String]) async throws(ProviderError) -> [Instance]
     func describe(instanceID: String) async throws(ProviderError) -> Instance?
+    /// The address this provider's machines dial to reach the coordinator, when it is not one of the advertised
+    /// endpoints' hosts (QEMU's user-mode network reaches the host at 10.0.2.2). Nil: the advertised endpoints.
+    var coordinatorHost: String? { get }
+}
+
+extension Provider {
+    public var coordinatorHost: String? { nil }
 }
 
 public struct CreateRequest: Sendable, Hashable {
     public var nodeID: String
     public var spec: GroupSpec
     public var tags: [String: String]
-    /// What user-data would carry to the node.
+    /// What user-data carries to the node's agent.
     public var agent: AgentConfig
+    /// The node's cloud-init user-data, or why there is none (no agent artifact to point it at). Providers that
+    /// boot real machines need it; the process provider starts the agent itself.
+    public var userData: Result<String, ProviderError>
 
-    public init(nodeID: String, spec: GroupSpec, tags: [String: String], agent: AgentConfig) {
+    public init(nodeID: String, spec: GroupSpec, tags: [String: String], agent: AgentConfig,
+                userData: Result<String, ProviderError>) {
         self.nodeID = nodeID
         self.spec = spec
         self.tags = tags
         self.agent = agent
+        self.userData = userData
     }
 }
 
@@ -82,6 +94,7 @@ public struct ProviderRegistry: Sendable {
     }
 
     public var names: [String] { providers.keys.sorted() }
+    public var all: [any Provider] { names.compactMap { providers[$0] } }
 
     public func provider(named name: String) throws(ProviderError) -> any Provider {
         guard let provider = providers[name] else {

@@ -8,7 +8,8 @@ import Yams
 @Suite struct UserDataTests {
     static let agent = AgentConfig(nodeID: "n-0123456789abcdef", endpoints: ["10.0.2.2:7443"],
                                    caPin: "sha256:" + String(repeating: "ab", count: 32), token: "kdt_" + String(repeating: "0", count: 64))
-    static let artifact = AgentArtifact(url: "https://10.0.2.2:7080/v1/agent/0.1.0/x86_64", sha256: String(repeating: "c", count: 64))
+    static let artifact = AgentArtifact(url: "https://10.0.2.2:7444/v1/agent/0.1.0/x86_64", sha256: String(repeating: "c", count: 64),
+                                        caCertificatePEM: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 
     static var examples: [(String, GroupSpec)] {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples").standardized
@@ -44,6 +45,31 @@ import Yams
         #expect(runcmd == [["sh", "-c", "echo ready"], ["/usr/local/lib/kadende/install-agent"]])
     }
 
+    @Test func coordinatorArtifactIsFetchedAgainstItsCA() throws {
+        let files = try #require(try cloudConfig(UserData.make(bootstrap: .init(), agent: Self.agent, artifact: Self.artifact))["write_files"]
+                                    as? [[String: Any]])
+        let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0["path"] as! String, $0) })
+        // Public, so readable; what is secret (agent.yaml, artifact.env) is root-only.
+        #expect(byPath["/etc/kadende/ca.pem"]?["permissions"] as? String == "0644")
+        #expect(byPath["/etc/kadende/ca.pem"]?["content"] as? String == Self.artifact.caCertificatePEM)
+        let env = try #require(byPath["/etc/kadende/artifact.env"])
+        #expect(env["permissions"] as? String == "0600")
+        #expect((env["content"] as? String)?.contains("KADENDE_AGENT_CA=/etc/kadende/ca.pem") == true)
+        let installer = try #require(byPath["/usr/local/lib/kadende/install-agent"]?["content"] as? String)
+        #expect(installer.contains("--cacert") && !installer.contains("--insecure"))
+    }
+
+    @Test func groupsOwnAgentSourceReplacesTheCoordinators() throws {
+        let sha = String(repeating: "d", count: 64)
+        let own = GroupSpec.Bootstrap(agent: .init(url: "https://mirror.example/kadende-agent", sha256: sha))
+        let files = try #require(try cloudConfig(UserData.make(bootstrap: own, agent: Self.agent, artifact: Self.artifact))["write_files"]
+                                    as? [[String: Any]])
+        let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0["path"] as! String, $0) })
+        #expect(byPath["/etc/kadende/ca.pem"] == nil, "a mirror is checked against the system's CAs")
+        #expect(byPath["/etc/kadende/artifact.env"]?["content"] as? String
+                == "KADENDE_AGENT_URL=https://mirror.example/kadende-agent\nKADENDE_AGENT_SHA256=\(sha)\n")
+    }
+
     @Test func ownCloudConfigMakesMultipartUserData() throws {
         let own = "#cloud-config\nruncmd:\n  - [touch, /tmp/mine]\n"
         let text = try UserData.make(bootstrap: .init(userData: own), agent: Self.agent, artifact: Self.artifact)
@@ -67,6 +93,8 @@ import Yams
         (GroupSpec.Bootstrap(commands: ["  "]), "bootstrap.commands[0]"),
         (GroupSpec.Bootstrap(userData: "runcmd: []"), "bootstrap.userData"),
         (GroupSpec.Bootstrap(userData: "#cloud-config\n- not\n- a mapping\n"), "bootstrap.userData"),
+        (GroupSpec.Bootstrap(agent: .init(url: "ftp://x/agent", sha256: String(repeating: "d", count: 64))), "bootstrap.agent"),
+        (GroupSpec.Bootstrap(agent: .init(url: "https://x/agent", sha256: "DEADBEEF")), "bootstrap.agent"),
     ])
     func malformedBootstrapIsRefused(bootstrap: GroupSpec.Bootstrap, path: String) {
         let error = #expect(throws: UserDataError.self) { try UserData.validate(bootstrap) }

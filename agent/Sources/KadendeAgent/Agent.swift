@@ -13,7 +13,7 @@ import Foundation
 #endif
 
 public enum AgentVersion {
-    public static let current = "0.1.0"
+    public static let current = KadendeVersion.current
 }
 
 /// The coordinator said no, with a reason; the agent logs it and backs off.
