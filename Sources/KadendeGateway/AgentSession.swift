@@ -86,7 +86,7 @@ struct AgentSession {
         case .hello(let hello):
             let node = try authenticated(claim: hello.nodeID)
             guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
-            let interval = try await admit(node: node, now: now)
+            let interval = try await admit(node: node, version: hello.agentVersion, now: now)
             helloDone = true
             gateway.register(channel, node: node)
             gateway.tracker.beat(node, at: now)
@@ -129,7 +129,7 @@ struct AgentSession {
 
     /// Checks that the certificate is one the coordinator issued and still honours, and that the node is alive;
     /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval.
-    private func admit(node: String, now: Date) async throws(WireError) -> Double {
+    private func admit(node: String, version: String, now: Date) async throws(WireError) -> Double {
         let store = gateway.store
         do {
             guard let serial, let record = try await store.certificate(serial: serial), record.nodeID == node else {
@@ -144,6 +144,12 @@ struct AgentSession {
             }
             if nodeRecord.state == .enrolling || nodeRecord.state == .provisioning {
                 try await store.transition(nodeID: node, to: .healthy, reason: "agent connected over mutual TLS and said hello", at: now)
+            } else {
+                // A reconnect (agent restart, node reboot, coordinator restart): the operator sees it, and which
+                // certificate it came back with.
+                try await store.appendEvent(NodeEvent(at: now, cluster: nodeRecord.cluster, group: nodeRecord.group, nodeID: node,
+                                                      kind: .nodeConnected,
+                                                      reason: "agent \(version.prefix(32)) reconnected with certificate \(serial)"))
             }
             let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
             return group?.spec.health.heartbeatInterval.value ?? 1

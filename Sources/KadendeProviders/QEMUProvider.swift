@@ -153,6 +153,11 @@ public actor QEMUProvider: Provider {
             "-drive", "file=\(directory)/seed.img,if=virtio,format=raw,readonly=on",
             "-netdev", "user,id=net0\(forwards)", "-device", "virtio-net-pci,netdev=net0",
             "-device", "virtio-rng-pci",
+            // The guest agent's channel, when the image has qemu-guest-agent: how an operator (and the VM tests)
+            // look inside a node without a network login. Its socket is as private as the VM's directory.
+            "-device", "virtio-serial-pci",
+            "-chardev", "socket,id=qga0,path=\(directory)/qga.sock,server=on,wait=off",
+            "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
         ]
     }
 

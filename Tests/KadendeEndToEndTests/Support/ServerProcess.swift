@@ -134,10 +134,22 @@ final class ServerProcess: @unchecked Sendable {
         return out
     }
 
-    /// Kills every agent this server started and removes the data directory.
+    /// The qemu provider's virtual machines: instance id → QEMU's pid, from each VM's own pidfile.
+    func virtualMachines() -> [String: Int32] {
+        let root = dataDirectory + "/qemu/vms"
+        var out: [String: Int32] = [:]
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            if let text = try? String(contentsOfFile: "\(root)/\(id)/qemu.pid", encoding: .utf8),
+               let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { out[id] = pid }
+        }
+        return out
+    }
+
+    /// Kills every agent and virtual machine this server started and removes the data directory.
     func cleanUp() {
         terminate()
         for pid in (try? agentProcesses().values).map(Array.init) ?? [] { kill(pid, SIGKILL) }
+        for pid in virtualMachines().values { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: dataDirectory)
     }
 }
