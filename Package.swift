@@ -102,7 +102,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "agent/Sources/KadendeAgent"),
-        .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent"], path: "agent/Sources/kadende-agent"),
+        .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent", .product(name: "NIOCore", package: "swift-nio")],
+                          path: "agent/Sources/kadende-agent"),
 
         .testTarget(name: "KadendeModelTests", dependencies: ["KadendeModel"]),
         .testTarget(name: "KadendeWireTests", dependencies: ["KadendeWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),

@@ -59,7 +59,7 @@ import Glibc
         try await server.start()
         // Refused before any machine exists: a malformed bootstrap, an oversized user-data, more VMs than the host runs.
         let refusals = [
-            ("bad-bootstrap", Self.spec(name: "bad") + "  agent: {url: 'https://x/$(reboot)', sha256: nothex}\n", "invalid_bootstrap"),
+            ("bad-bootstrap", Self.spec(name: "bad") + "\n  agent: {url: 'https://x/$(reboot)', sha256: nothex}\n", "invalid_bootstrap"),
             ("oversized", Self.spec(name: "big").replacingOccurrences(of: "Managed by Kadende", with: String(repeating: "x", count: 17_000)),
              "user_data_too_large"),
             ("too-many", Self.spec(name: "many").replacingOccurrences(of: "size: 2", with: "size: {desired: 2, max: 5}"), "invalid_spec"),

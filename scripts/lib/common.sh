@@ -27,4 +27,6 @@ SWIFT_JOBS="${SWIFT_JOBS:-2}"
 
 # How the agent that ships to nodes is built: release, Swift runtime linked statically, optimised for size, in a
 # build folder of its own so that it and the release coordinator (scripts/bench) do not rebuild each other.
-AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize --scratch-path .build-agent)
+# --no-export-dynamic undoes the static stdlib's -export-dynamic: an executable needs no dynamic symbol table of its
+# own (26 000 symbols, 3 MB of the agent).
+AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize -Xlinker --no-export-dynamic --scratch-path .build-agent)

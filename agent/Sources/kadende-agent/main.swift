@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import KadendeAgent
 import Logging
+import NIOCore
 
 // kadende-agent [--config /etc/kadende/agent.yaml]
 // Argument parsing and signal handling are by hand: every library the agent links ships to every node.
@@ -28,6 +29,10 @@ while let argument = arguments.popFirst() {
         exit(2)
     }
 }
+
+// One connection needs one event loop, and the agent does no blocking I/O on NIO's pool: fewer threads, less memory.
+NIOSingletons.groupLoopCountSuggestion = 1
+NIOSingletons.blockingPoolThreadCountSuggestion = 1
 
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
