@@ -54,7 +54,7 @@ import Glibc
         guard let env = Environment.current() else { return }
         let dir = try Paths.temporaryDirectory("vm")
         let server = ServerProcess(dataDirectory: dir)
-        server.extraArguments = ["--qemu-image", env.image, "--agent-artifacts", env.artifacts, "--artifact-port", "0"]
+        server.extraArguments = ["--qemu-image", env.image, "--agent-artifacts", env.artifacts]
         defer { server.cleanUp() }
         try await server.start()
         // Refused before any machine exists: a malformed bootstrap, an oversized user-data, more VMs than the host runs.

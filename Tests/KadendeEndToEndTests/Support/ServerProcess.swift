@@ -48,7 +48,7 @@ final class ServerProcess: @unchecked Sendable {
         (process.executableURL, process.arguments) = command(Paths.kadende, [
             "server", "--data-dir", dataDirectory,
             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
-            "--agent-path", Paths.agent, "--log-level", "info"] + extraArguments)
+            "--agent-path", Paths.agent, "--log-level", "info", "--artifact-port", "0"] + extraArguments)
         let stdout = Pipe()
         process.standardOutput = stdout
         let logPath = dataDirectory + "/server.log"

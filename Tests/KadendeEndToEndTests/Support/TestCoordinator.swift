@@ -40,13 +40,16 @@ final class InProcessCoordinator: Sendable {
     let directory: String
     private let task: Task<Void, any Error>
 
-    init(clock: ManualClock? = nil, label: String = "gateway") async throws {
+    init(clock: ManualClock? = nil, label: String = "gateway",
+         configure: (inout CoordinatorConfiguration) -> Void = { _ in }) async throws {
         directory = try Paths.temporaryDirectory(label)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         var config = CoordinatorConfiguration(dataDirectory: directory, agentPath: Paths.agent, logger: logger)
         config.agentPort = 0
         config.httpPort = 0
+        config.artifactPort = 0
+        configure(&config)
         if let clock { config.now = { clock.now } }
         self.clock = clock
         let coordinator = try await Coordinator.build(config)
