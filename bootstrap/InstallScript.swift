@@ -8,6 +8,8 @@ enum InstallScript {
         #!/bin/sh
         # Installs kadende-agent on this node: fetch, verify, install, start. Safe to run again.
         set -eu
+        began=$(date +%s.%N)
+        since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
         . /etc/kadende/artifact.env
         # The coordinator's own listener is checked against its CA; a URL the group names, against the system's CAs.
         set -- --fail --silent --show-error --location --max-time 120
@@ -20,6 +22,7 @@ enum InstallScript {
           [ "$attempt" -lt 10 ] || { echo "kadende: cannot fetch $KADENDE_AGENT_URL" >&2; exit 1; }
           sleep "$attempt"
         done
+        echo "kadende: fetched $(wc -c < "$tmp") bytes from $KADENDE_AGENT_URL in $(since "$began") s"
         # Whatever the transport said, only the hash carried in user-data decides whether the binary runs.
         echo "$KADENDE_AGENT_SHA256  $tmp" | sha256sum --check --status || {
           echo "kadende: $KADENDE_AGENT_URL does not have SHA-256 $KADENDE_AGENT_SHA256; refusing to run it" >&2; exit 1; }
@@ -29,5 +32,6 @@ enum InstallScript {
         systemctl daemon-reload
         systemctl enable kadende-agent.service
         systemctl restart kadende-agent.service
+        echo "kadende: agent verified, installed and started $(since "$began") s after the installer began"
         """#
 }

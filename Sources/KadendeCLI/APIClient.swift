@@ -58,7 +58,7 @@ struct APIClient {
 
     static let decoder: JSONDecoder = {
         let d = JSONDecoder()
-        d.dateDecodingStrategy = .iso8601
+        d.dateDecodingStrategy = APIDates.decoding
         return d
     }()
 

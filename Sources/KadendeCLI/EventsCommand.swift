@@ -6,7 +6,7 @@ struct EventsCommand: AsyncParsableCommand {
     static let lineEncoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        e.dateEncodingStrategy = .iso8601
+        e.dateEncodingStrategy = APIDates.encoding
         return e
     }()
 

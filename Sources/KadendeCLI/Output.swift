@@ -14,7 +14,7 @@ enum Output {
         case .json:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
+            encoder.dateEncodingStrategy = APIDates.encoding
             emit(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
         case .yaml:
             let encoder = YAMLEncoder()

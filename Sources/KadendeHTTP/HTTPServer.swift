@@ -79,7 +79,7 @@ public enum HTTPServer {
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        e.dateEncodingStrategy = .iso8601
+        e.dateEncodingStrategy = APIDates.encoding
         return e
     }()
 }

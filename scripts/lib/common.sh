@@ -29,4 +29,4 @@ SWIFT_JOBS="${SWIFT_JOBS:-2}"
 # build folder of its own so that it and the release coordinator (scripts/bench) do not rebuild each other.
 # --no-export-dynamic undoes the static stdlib's -export-dynamic: an executable needs no dynamic symbol table of its
 # own (26 000 symbols, 3 MB of the agent).
-AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize -Xlinker --no-export-dynamic --scratch-path .build-agent)
+AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize -Xlinker --no-export-dynamic -Xlinker --icf=safe --scratch-path .build-agent)

@@ -116,7 +116,7 @@ final class ServerProcess: @unchecked Sendable {
 
     func json<T: Decodable>(_ arguments: [String], as type: T.Type = T.self) throws -> T {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = APIDates.decoding
         return try decoder.decode(T.self, from: Data(try cli(arguments + ["-o", "json"]).utf8))
     }
 
