@@ -29,8 +29,10 @@ enum InstallScript {
         chmod 0755 "$tmp"
         mv -f "$tmp" /usr/local/bin/kadende-agent
         trap - EXIT
-        systemctl daemon-reload
-        systemctl enable kadende-agent.service
+        # A unit systemd has not loaded yet is read from disk when first named: reload (slow, every generator runs
+        # again) only when an earlier run left a stale copy loaded.
+        systemctl enable --no-reload kadende-agent.service
+        [ "$(systemctl show -p NeedDaemonReload --value kadende-agent.service)" != yes ] || systemctl daemon-reload
         systemctl restart kadende-agent.service
         echo "kadende: agent verified, installed and started $(since "$began") s after the installer began"
         """#

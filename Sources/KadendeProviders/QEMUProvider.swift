@@ -29,8 +29,13 @@ public actor QEMUProvider: Provider {
         var nodeID: String
         var tags: [String: String]
         var launchedAt: Date
-        /// Guest port → host port on 127.0.0.1.
-        var forwards: [Int: Int]
+        var forwards: [Forward]
+    }
+
+    /// A guest TCP port reachable at 127.0.0.1:`host`.
+    public struct Forward: Codable, Hashable, Sendable {
+        public var guest: Int
+        public var host: Int
     }
 
     public init(root: String, settings: QEMUSettings, logger: Logger) throws {
@@ -72,7 +77,7 @@ public actor QEMUProvider: Provider {
             throw ProviderError(.createFailed, provider: name, "\(running) virtual machines already run here (at most \(settings.maxMachines))")
         }
         let image = settings.imageDirectory ?? ""
-        let forwards = Dictionary(uniqueKeysWithValues: settings.forwardedPorts.map { ($0, FreePort.pick()) })
+        let forwards = Set(settings.forwardedPorts).sorted().map { Forward(guest: $0, host: FreePort.pick()) }
         let record = VMRecord(id: id, nodeID: request.nodeID, tags: request.tags, launchedAt: Date(), forwards: forwards)
         do {
             try SecureFile.makeDirectory(directory)
@@ -131,7 +136,7 @@ public actor QEMUProvider: Provider {
 
     /// Where the coordinator's probes reach a guest port, if it is forwarded.
     public func forwardedPort(instanceID: String, guestPort: Int) -> Int? {
-        record(instanceID)?.forwards[guestPort]
+        record(instanceID)?.forwards.first { $0.guest == guestPort }?.host
     }
 
     // MARK: - Machines
@@ -141,7 +146,7 @@ public actor QEMUProvider: Provider {
         case .kvm: ["-accel", "kvm", "-cpu", "host"]
         default: ["-accel", "tcg,thread=multi,tb-size=64", "-cpu", "max"]
         }
-        let forwards = record.forwards.sorted { $0.key < $1.key }.map { ",hostfwd=tcp:127.0.0.1:\($0.value)-:\($0.key)" }.joined()
+        let forwards = record.forwards.map { ",hostfwd=tcp:127.0.0.1:\($0.host)-:\($0.guest)" }.joined()
         return ["-name", "kadende-\(record.nodeID)", "-machine", "q35"] + accel + [
             "-m", "\(settings.memoryMiB)", "-smp", "\(settings.cpus)",
             "-nodefaults", "-display", "none", "-monitor", "none",

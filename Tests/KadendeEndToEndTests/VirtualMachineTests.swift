@@ -54,7 +54,8 @@ import Glibc
         guard let env = Environment.current() else { return }
         let dir = try Paths.temporaryDirectory("vm")
         let server = ServerProcess(dataDirectory: dir)
-        server.extraArguments = ["--qemu-image", env.image, "--agent-artifacts", env.artifacts]
+        // Port 9 (discard) forwarded for probes: QEMU must listen for it on 127.0.0.1.
+        server.extraArguments = ["--qemu-image", env.image, "--agent-artifacts", env.artifacts, "--qemu-forward", "9"]
         defer { server.cleanUp() }
         try await server.start()
         // Refused before any machine exists: a malformed bootstrap, an oversized user-data, more VMs than the host runs.
@@ -81,6 +82,13 @@ import Glibc
         try await eventually("2 virtual machines healthy", limit: Self.bootLimit) {
             healthy = try server.nodes(group: "vm").filter { $0.state == .healthy }
             return healthy.count == 2
+        }
+
+        for node in healthy {
+            let record = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/qemu/vms/\(try #require(node.instanceID))/instance.json"))
+            let forwards = try #require((try JSONSerialization.jsonObject(with: record) as? [String: Any])?["forwards"] as? [[String: Int]])
+            let hostPort = try #require(forwards.first { $0["guest"] == 9 }?["host"])
+            #expect(Self.accepts(port: hostPort), "nothing listens on 127.0.0.1:\(hostPort) for \(node.id)'s port 9")
         }
 
         // Inside each VM: cloud-init done, the agent a running systemd service, the token nowhere it should not be.
@@ -156,6 +164,18 @@ import Glibc
 
         try server.cli(["group", "delete", "vm"])
         try await eventually("the group's VMs are gone") { server.virtualMachines().isEmpty }
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     /// The enrolment token as user-data carried it (the host's copy of the seed, root-only).
