@@ -6,27 +6,28 @@ import Crypto
 /// without one, because an agent that has not enrolled yet has none; such a connection may only enrol.
 public enum TLSConfigurations {
     public static func server(ca: Certificate, certificate: Certificate, key: P256.Signing.PrivateKey) throws -> TLSConfiguration {
-        let chain = try [certificate, ca].map { try NIOSSLCertificate(bytes: CertificateTools.der($0), format: .der) }
-        var config = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
-        )
+        var config = try serving(ca: ca, certificate: certificate, key: key)
         config.minimumTLSVersion = .tlsv13
         config.certificateVerification = .optionalVerification
-        config.trustRoots = .certificates([chain[1]])
+        config.trustRoots = .certificates([try NIOSSLCertificate(bytes: CertificateTools.der(ca), format: .der)])
         return config
     }
 
     /// The artifact listener: plain server TLS (1.2 and up, for any node's curl), no client certificates.
     public static func artifactServer(ca: Certificate, certificate: Certificate, key: P256.Signing.PrivateKey) throws -> TLSConfiguration {
-        let chain = try [certificate, ca].map { try NIOSSLCertificate(bytes: CertificateTools.der($0), format: .der) }
-        var config = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
-        )
+        var config = try serving(ca: ca, certificate: certificate, key: key)
         config.minimumTLSVersion = .tlsv12
         config.applicationProtocols = ["http/1.1"]
         return config
+    }
+
+    /// The coordinator's certificate and its CA as the chain it presents, with its key.
+    private static func serving(ca: Certificate, certificate: Certificate, key: P256.Signing.PrivateKey) throws -> TLSConfiguration {
+        let chain = try [certificate, ca].map { try NIOSSLCertificate(bytes: CertificateTools.der($0), format: .der) }
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
+        )
     }
 
     /// The agent's configuration. Server trust is decided by `CAPin.verifyServerChain` in a custom verification

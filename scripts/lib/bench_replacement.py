@@ -5,20 +5,10 @@ Starts a real `kadende server` (release build) on loopback, applies a group whos
 to convict the node and to have a healthy replacement. Bounded: a fixed number of kills, each waited for at most
 60 s.
 """
-import argparse, json, os, re, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
 from datetime import datetime
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli(bin_dir, url, *args):
-    out = subprocess.run([f"{bin_dir}/kadende", *args, "--coordinator", url, "-o", "json"],
-                         check=True, capture_output=True, text=True, timeout=60)
-    return json.loads(out.stdout)
+from bench_common import cli, publish, start_server, stop_server
 
 
 def parse_time(text):
@@ -65,15 +55,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="kadende-bench-")
     data = f"{work}/data"
-    http, agents = free_port(), free_port()
-    url = f"http://127.0.0.1:{http}"
-    server = subprocess.Popen([f"{a.bin}/kadende", "server", "--data-dir", data,
-                               "--listen-http", f"127.0.0.1:{http}", "--listen-agents", f"127.0.0.1:{agents}",
-                               "--agent-path", a.agent, "--log-level", "warning"],
-                              stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "w"), text=True)
+    server, url = start_server(a.bin, work, "--agent-path", a.agent)
     try:
-        if "ready" not in server.stdout.readline():
-            sys.exit(f"server did not start, see {work}/server.log")
         spec = f"{work}/bench.yaml"
         with open(spec, "w") as f:
             f.write(f"name: bench\nprovider: process\nsize: {a.nodes}\n"
@@ -131,7 +114,7 @@ def main():
             "agent's last heartbeat when it died (up to one interval), so about 2 to 3 s; the replacement is requested in the same pass.", "",
             "## Agent at rest", "",
             "The agent as nodes get it: `scripts/package-agent` (static Swift runtime, -Osize, stripped).", "",
-            f"| figure | value |", "|---|---|",
+            "| figure | value |", "|---|---|",
             f"| binary size (aim: under 25 MB) | {os.path.getsize(a.agent) / 1e6:.1f} MB |",
             f"| RSS per idle agent (aim: under 15 MB) | {statistics.mean(rss) / 1024:.1f} MiB (max {max(rss) / 1024:.1f} MiB) |",
             f"| of which anonymous (heap, stacks) | {statistics.mean(anon) / 1024:.1f} MiB (max {max(anon) / 1024:.1f} MiB) |",
@@ -141,12 +124,9 @@ def main():
             "with each fault); what the agent allocates is the anonymous part. The binary links two copies of BoringSSL",
             "(NIOSSL's and swift-crypto's) and FoundationEssentials, which swift-certificates needs.", "",
         ]
-        with open(a.out, "w") as f:
-            f.write("\n".join(lines))
-        print("\n".join(lines))
+        publish(lines, a.out, "w")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
         try:
             with open(f"{data}/process/instances.json") as f:
                 for i in json.load(f):

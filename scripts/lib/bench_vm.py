@@ -7,17 +7,7 @@ recorded. Bounded: one group, each boot waited for at most 15 minutes.
 """
 import argparse, base64, json, os, re, socket, statistics, subprocess, sys, tempfile, time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli(bin_dir, url, *args):
-    out = subprocess.run([f"{bin_dir}/kadende", *args, "--coordinator", url, "-o", "json"],
-                         check=True, capture_output=True, text=True, timeout=60)
-    return json.loads(out.stdout)
+from bench_common import cli, publish, start_server, stop_server
 
 
 def qga(sock_path, command, arguments=None, timeout=30):
@@ -66,16 +56,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="kadende-bench-vm-")
     data = f"{work}/data"
-    http, agents = free_port(), free_port()
-    url = f"http://127.0.0.1:{http}"
-    server = subprocess.Popen([f"{a.bin}/kadende", "server", "--data-dir", data,
-                               "--listen-http", f"127.0.0.1:{http}", "--listen-agents", f"127.0.0.1:{agents}",
-                               "--artifact-port", "0", "--agent-artifacts", a.artifacts, "--qemu-image", a.image,
-                               "--log-level", "warning"],
-                              stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "w"), text=True)
+    server, url = start_server(a.bin, work, "--artifact-port", "0", "--agent-artifacts", a.artifacts, "--qemu-image", a.image)
     try:
-        if "ready" not in server.stdout.readline():
-            sys.exit(f"server did not start, see {work}/server.log")
         spec = f"{work}/vm.yaml"
         with open(spec, "w") as f:
             f.write("name: benchvm\nprovider: qemu\nsize: 2\n"
@@ -147,12 +129,9 @@ def main():
             "cloud-init's final stage to the first heartbeat) is judged on the agent's own part, start → first heartbeat,",
             "and on the installer's part measured apart: here the emulated CPU dominates every step, even the download.", "",
         ]
-        with open(a.out, "a") as f:
-            f.write("\n".join(lines))
-        print("\n".join(lines))
+        publish(lines, a.out, "a")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
         for d in os.listdir(f"{data}/qemu/vms") if os.path.isdir(f"{data}/qemu/vms") else []:
             try:
                 os.kill(int(open(f"{data}/qemu/vms/{d}/qemu.pid").read()), 9)
