@@ -16,10 +16,14 @@ public enum UserData {
     /// Paths the group's own files may not touch: they are Kadende's.
     static let reservedPrefixes = ["/etc/kadende/", InstallScript.path, unitPath, "/usr/local/bin/kadende-agent"]
 
-    public static func make(bootstrap: GroupSpec.Bootstrap, agent: AgentConfig, artifact: AgentArtifact) throws(UserDataError) -> String {
+    /// `artifact` is the coordinator's offer, nil when it serves none; a source the group names wins over it.
+    public static func make(bootstrap: GroupSpec.Bootstrap, agent: AgentConfig, artifact: AgentArtifact?) throws(UserDataError) -> String {
         try validate(bootstrap)
-        // A source the group names wins over the coordinator's listener.
-        let artifact = bootstrap.agent.map { AgentArtifact(url: $0.url, sha256: $0.sha256) } ?? artifact
+        guard let artifact = bootstrap.agent.map({ AgentArtifact(url: $0.url, sha256: $0.sha256) }) ?? artifact else {
+            throw UserDataError(.noArtifact, path: "bootstrap.agent",
+                                "no kadende-agent to install: start the coordinator with --agent-artifacts DIR "
+                                + "(scripts/package-agent writes .build/dist) or name one in bootstrap.agent")
+        }
         guard artifact.isValid else {
             throw UserDataError(.invalidArtifact, path: "agent", "artifact needs an http(s) URL without quotes or spaces and a lowercase SHA-256")
         }

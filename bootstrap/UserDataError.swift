@@ -4,6 +4,8 @@ public struct UserDataError: Error, Sendable, Hashable, CustomStringConvertible 
         case tooLarge = "user_data_too_large"
         case invalidBootstrap = "invalid_bootstrap"
         case invalidArtifact = "invalid_artifact"
+        /// Neither the coordinator nor the group offers an agent for the node to install.
+        case noArtifact = "no_agent_artifact"
     }
 
     public var code: Code

@@ -36,7 +36,7 @@ public struct AgentArtifacts: ArtifactSource {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CoordinatorError(.artifacts, "cannot read \(path)")
             }
-            let sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let sha256 = Hex.encode(SHA256.hash(data: data))
             if let recorded = FileManager.default.contents(atPath: path + ".sha256").flatMap({ String(data: $0, encoding: .utf8) }),
                let expected = recorded.split(separator: " ").first, String(expected) != sha256 {
                 throw CoordinatorError(.artifacts, "\(path) has SHA-256 \(sha256) but \(name).sha256 says \(expected); repackage it")

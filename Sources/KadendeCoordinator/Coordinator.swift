@@ -6,6 +6,7 @@ import KadendeModel
 import KadendePKI
 import KadendeProviders
 import KadendeStore
+import KadendeWire
 import KadendeSupport
 import Logging
 import NIOSSL
@@ -31,7 +32,7 @@ public final class Coordinator: Sendable {
     private let artifactTLS: TLSConfiguration
     private let artifactPortBox: PortBox
     private let artifactReady = ReadySignal()
-    private let httpPortBox = Mutex<Int?>(nil)
+    private let httpPortBox = PortBox()
     private let httpReady = ReadySignal()
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
@@ -51,7 +52,7 @@ public final class Coordinator: Sendable {
         ])
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
-        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.map(ReconcileLoop.host(of:))
+        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }
             + providers.all.compactMap(\.coordinatorHost)
         // The server certificate is reissued at every start: it is cheap and always names the current addresses.
         let serverCertificate = try ca.issueServerCertificate(hosts: hosts, key: serverKey, lifetime: 90 * 86_400, now: now)
@@ -102,7 +103,7 @@ public final class Coordinator: Sendable {
     /// The HTTP port once the API listens, or nil if the coordinator stopped before it did.
     public func httpPort() async -> Int? {
         await httpReady.wait()
-        return httpPortBox.withLock { $0 }
+        return httpPortBox.value
     }
 
     /// The artifact listener's port once it listens; nil when it is off or the coordinator stopped first.
@@ -119,7 +120,7 @@ public final class Coordinator: Sendable {
         let http = HTTPServer.makeApplication(
             controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, logger: configuration.logger
         ) { port in
-            self.httpPortBox.withLock { $0 = port }
+            self.httpPortBox.value = port
             self.httpReady.signal()
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway)]

@@ -104,31 +104,20 @@ extension ReconcileLoop {
     }
 
     private func userData(spec: GroupSpec, agent: AgentConfig, provider: any Provider) -> Result<String, ProviderError> {
-        let artifact: AgentArtifact
-        if spec.bootstrap.agent != nil {
-            artifact = .largestPossible  // replaced by the group's own source inside UserData.make
-        } else if let offered = enrolment.artifacts.offered(arch: enrolment.arch), let port = enrolment.artifactPort() {
-            let host = provider.coordinatorHost ?? agent.endpoints.first.map(Self.host(of:)) ?? "127.0.0.1"
+        var artifact: AgentArtifact?
+        if let offered = enrolment.artifacts.offered(arch: enrolment.arch), let port = enrolment.artifactPort() {
+            let host = provider.coordinatorHost ?? agent.endpoints.first.flatMap { Endpoint($0)?.host } ?? "127.0.0.1"
             let bracketed = host.contains(":") ? "[\(host)]" : host
             artifact = AgentArtifact(url: "https://\(bracketed):\(port)\(offered.path)", sha256: offered.sha256,
                                      caCertificatePEM: enrolment.caCertificatePEM)
-        } else {
-            return .failure(ProviderError(.createFailed, provider: provider.name,
-                "no kadende-agent for \(enrolment.arch) to install: start the coordinator with --agent-artifacts DIR "
-                + "(scripts/package-agent writes .build/dist) or name one in bootstrap.agent"))
         }
         do {
             return .success(try UserData.make(bootstrap: spec.bootstrap, agent: agent, artifact: artifact))
         } catch {
-            return .failure(ProviderError(.invalidSpec, provider: provider.name, "user-data: \(error)"))
+            // Nothing to install is the coordinator's configuration, not the group's spec.
+            return .failure(ProviderError(error.code == .noArtifact ? .createFailed : .invalidSpec, provider: provider.name,
+                                          "user-data for \(enrolment.arch): \(error.message)"))
         }
-    }
-
-    /// `host` of `host:port` or `[v6]:port`.
-    static func host(of endpoint: String) -> String {
-        var host = String(endpoint.split(separator: ":").dropLast().joined(separator: ":"))
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host
     }
 
     private func adopt(nodeID: String, instanceID: String, _ context: ActionContext) async throws {

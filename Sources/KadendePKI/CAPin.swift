@@ -1,4 +1,5 @@
 import Crypto
+import KadendeSupport
 import X509
 #if canImport(FoundationEssentials)
 import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
@@ -35,7 +36,7 @@ public struct CAPin: Sendable, Hashable, CustomStringConvertible, Codable {
     }
 
     public var description: String {
-        "sha256:" + digest.map { let s = String($0, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
+        "sha256:" + Hex.encode(digest)
     }
 
     public init(from decoder: any Decoder) throws {

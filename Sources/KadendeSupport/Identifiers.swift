@@ -25,3 +25,17 @@ public enum NodeID {
 
     private static let digits = Array("0123456789abcdef")
 }
+
+/// Lowercase hex, as hashes, pins and tokens are written everywhere in Kadende.
+public enum Hex {
+    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var out = ""
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return out
+    }
+
+    private static let digits = Array("0123456789abcdef")
+}

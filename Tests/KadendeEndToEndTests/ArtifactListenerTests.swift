@@ -15,7 +15,7 @@ import Testing
         let bytes = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let name = "kadende-agent-\(version)-\(Architecture.current)"
         try bytes.write(to: URL(fileURLWithPath: "\(dir)/\(name)"))
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha = Hex.encode(SHA256.hash(data: bytes))
         let recorded = corrupt ? String(repeating: "0", count: 64) : sha
         try "\(recorded)  \(name)\n".write(toFile: "\(dir)/\(name).sha256", atomically: true, encoding: .utf8)
         return (dir, sha, bytes)

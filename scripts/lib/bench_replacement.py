@@ -15,19 +15,12 @@ def parse_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
+def kib(pid, field, source="status"):
+    """A kB figure from /proc/PID/SOURCE, e.g. VmRSS from status or Anonymous (heap, stacks: what the agent itself
+    allocated, as opposed to its binary's file pages) from smaps_rollup."""
+    with open(f"/proc/{pid}/{source}") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def anon_kib(pid):
-    """Anonymous memory (heap, stacks): what the agent itself allocated, as opposed to its binary's file pages."""
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Anonymous:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -67,8 +60,8 @@ def main():
         # Idle agents: RSS now, CPU over 10 s.
         with open(f"{data}/process/instances.json") as f:
             pids = [i["pid"] for i in json.load(f)]
-        rss = [rss_kib(p) for p in pids]
-        anon = [anon_kib(p) for p in pids]
+        rss = [kib(p, "VmRSS") for p in pids]
+        anon = [kib(p, "Anonymous", "smaps_rollup") for p in pids]
         t0 = [cpu_ticks(p) for p in pids]
         time.sleep(10)  # a measurement window, not a wait for an outcome
         ticks = [cpu_ticks(p) - b for p, b in zip(pids, t0)]
