@@ -28,7 +28,7 @@ let package = Package(
         // Small pieces shared by coordinator and agent with no dependencies: atomic owner-only files, node ids.
         .target(name: "KadendeSupport"),
         // Domain vocabulary: group specs (strict YAML), node states, ids, events.
-        .target(name: "KadendeModel", dependencies: ["KadendeSupport", .product(name: "Yams", package: "Yams")]),
+        .target(name: "KadendeModel", dependencies: ["KadendeSupport", "KadendeWire", .product(name: "Yams", package: "Yams")]),
         // Framing and versioned messages spoken between agent and coordinator.
         .target(name: "KadendeWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // CA, certificates, CSRs, pins and TLS configurations for both ends.
@@ -45,6 +45,14 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "KadendeHealth", dependencies: ["KadendeModel"]),
+        // Running health checks: commands with timeouts, TCP and HTTP over NIO, rise/fall counting. The agent runs
+        // its node's probes with it, the coordinator its external probes.
+        .target(name: "KadendeProbes", dependencies: [
+            "KadendeWire", "KadendeSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // cloud-init user-data for real machines: the agent's config, unit and installer (templates live here).
         .target(name: "KadendeBootstrap", dependencies: [
             "KadendeModel", "KadendeWire", .product(name: "Yams", package: "Yams"),
@@ -77,6 +85,7 @@ let package = Package(
         .target(name: "KadendeCoordinator", dependencies: [
             "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
             "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
+            "KadendeProbes",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -96,7 +105,7 @@ let package = Package(
 
         // The agent: its own closure, no HTTP framework, no database driver.
         .target(name: "KadendeAgent", dependencies: [
-            "KadendeWire", "KadendePKI", "KadendeSupport",
+            "KadendeWire", "KadendePKI", "KadendeSupport", "KadendeProbes",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -111,6 +120,10 @@ let package = Package(
         .testTarget(name: "KadendeBootstrapTests", dependencies: ["KadendeBootstrap", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel"]),
+        .testTarget(name: "KadendeProbesTests", dependencies: [
+            "KadendeProbes", "KadendeWire", "KadendeSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "KadendeAgentTests", dependencies: [
             "KadendeAgent", "KadendePKI", "KadendeWire",
             .product(name: "X509", package: "swift-certificates"),

@@ -26,6 +26,7 @@ extension GroupSpec {
         guard health.startupTimeout.value >= 1 else {
             throw SpecError(.badValue, path: "health.startupTimeout", "must be at least 1s")
         }
+        try validateHealth()
         for (i, file) in bootstrap.files.enumerated() {
             guard file.path.hasPrefix("/"), !file.path.split(separator: "/").contains("..") else {
                 throw SpecError(.badValue, path: "bootstrap.files[\(i)].path", "\"\(file.path)\" must be an absolute path without '..'")

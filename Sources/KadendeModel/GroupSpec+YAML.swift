@@ -37,7 +37,7 @@ extension GroupSpec {
     }
 
     private static func decode(_ root: YAMLCursor) throws -> GroupSpec {
-        let top = try root.mapping(allowed: ["name", "cluster", "provider", "size", "machine", "health", "bootstrap"])
+        let top = try root.mapping(allowed: ["name", "cluster", "provider", "size", "machine", "health", "remediation", "hooks", "bootstrap"])
         let sizeCursor = try top.required("size", in: root)
         let size: Size
         if case .scalar = sizeCursor.node {
@@ -56,6 +56,8 @@ extension GroupSpec {
             size: size,
             machine: try top["machine"].map(decodeMachine) ?? MachineSpec(),
             health: try top["health"].map(decodeHealth) ?? HealthPolicy(),
+            remediation: try top["remediation"].map(decodeRemediation) ?? Remediation(),
+            hooks: try top["hooks"].map(decodeHooks) ?? Hooks(),
             bootstrap: try top["bootstrap"].map(decodeBootstrap) ?? Bootstrap()
         )
     }
@@ -66,16 +68,6 @@ extension GroupSpec {
             image: try m["image"]?.string(), type: try m["type"]?.string(),
             region: try m["region"]?.string(), zone: try m["zone"]?.string(),
             tags: try m["tags"]?.stringMap() ?? [:]
-        )
-    }
-
-    private static func decodeHealth(_ c: YAMLCursor) throws -> HealthPolicy {
-        let h = try c.mapping(allowed: ["heartbeatInterval", "heartbeatTimeout", "startupTimeout"])
-        let defaults = HealthPolicy()
-        return HealthPolicy(
-            heartbeatInterval: try h["heartbeatInterval"]?.seconds() ?? defaults.heartbeatInterval,
-            heartbeatTimeout: try h["heartbeatTimeout"]?.seconds() ?? defaults.heartbeatTimeout,
-            startupTimeout: try h["startupTimeout"]?.seconds() ?? defaults.startupTimeout
         )
     }
 

@@ -7,11 +7,14 @@ public struct GroupSpec: Codable, Sendable, Hashable {
     public var size: Size
     public var machine: MachineSpec
     public var health: HealthPolicy
+    public var remediation: Remediation
+    public var hooks: Hooks
     public var bootstrap: Bootstrap
 
     public init(
         name: String, cluster: String = "default", provider: String, size: Size,
-        machine: MachineSpec = MachineSpec(), health: HealthPolicy = HealthPolicy(), bootstrap: Bootstrap = Bootstrap()
+        machine: MachineSpec = MachineSpec(), health: HealthPolicy = HealthPolicy(), remediation: Remediation = Remediation(),
+        hooks: Hooks = Hooks(), bootstrap: Bootstrap = Bootstrap()
     ) {
         self.name = name
         self.cluster = cluster
@@ -19,7 +22,25 @@ public struct GroupSpec: Codable, Sendable, Hashable {
         self.size = size
         self.machine = machine
         self.health = health
+        self.remediation = remediation
+        self.hooks = hooks
         self.bootstrap = bootstrap
+    }
+
+    enum CodingKeys: String, CodingKey { case name, cluster, provider, size, machine, health, remediation, hooks, bootstrap }
+
+    /// Specs stored before a section existed decode with its defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        cluster = try c.decode(String.self, forKey: .cluster)
+        provider = try c.decode(String.self, forKey: .provider)
+        size = try c.decode(Size.self, forKey: .size)
+        machine = try c.decode(MachineSpec.self, forKey: .machine)
+        health = try c.decode(HealthPolicy.self, forKey: .health)
+        remediation = try c.decodeIfPresent(Remediation.self, forKey: .remediation) ?? Remediation()
+        hooks = try c.decodeIfPresent(Hooks.self, forKey: .hooks) ?? Hooks()
+        bootstrap = try c.decode(Bootstrap.self, forKey: .bootstrap)
     }
 
     public struct Size: Codable, Sendable, Hashable {
@@ -46,20 +67,6 @@ public struct GroupSpec: Codable, Sendable, Hashable {
             self.region = region
             self.zone = zone
             self.tags = tags
-        }
-    }
-
-    public struct HealthPolicy: Codable, Sendable, Hashable {
-        /// How often the agent sends a heartbeat.
-        public var heartbeatInterval: Seconds
-        /// Silence after which a node is convicted.
-        public var heartbeatTimeout: Seconds
-        /// Time a new node has to enrol and report before it is declared failed and replaced.
-        public var startupTimeout: Seconds
-        public init(heartbeatInterval: Seconds = Seconds(1), heartbeatTimeout: Seconds = Seconds(5), startupTimeout: Seconds = Seconds(600)) {
-            self.heartbeatInterval = heartbeatInterval
-            self.heartbeatTimeout = heartbeatTimeout
-            self.startupTimeout = startupTimeout
         }
     }
 

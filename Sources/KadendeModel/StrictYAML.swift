@@ -54,6 +54,22 @@ struct YAMLCursor {
         return value
     }
 
+    func double() throws -> Double {
+        guard case .scalar(let scalar) = node, let value = Double(scalar.string), value.isFinite else {
+            throw error(.badValue, "expected a number")
+        }
+        return value
+    }
+
+    func bool() throws -> Bool {
+        guard case .scalar(let scalar) = node else { throw error(.badValue, "expected true or false") }
+        switch scalar.string {
+        case "true": return true
+        case "false": return false
+        default: throw error(.badValue, "expected true or false")
+        }
+    }
+
     func seconds() throws -> Seconds {
         guard case .scalar(let scalar) = node, let value = Seconds(parsing: scalar.string) else {
             throw error(.badValue, "expected a duration such as 500ms, 5s, 10m or 1h")

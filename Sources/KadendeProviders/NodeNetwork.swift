@@ -1,3 +1,5 @@
+import KadendeSupport
+
 /// Where process nodes live on the network.
 public enum ProcessNetwork: Sendable, Hashable {
     /// Agents share the coordinator's network namespace and dial the advertised endpoints.

@@ -46,10 +46,13 @@ public struct Welcome: Codable, Sendable, Hashable {
     public var coordinatorID: String
     public var heartbeatIntervalMillis: Int
     public var serverTime: Date
-    public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date) {
+    /// The group's agent-side probes; nil from a coordinator that predates probes (the agent runs none).
+    public var probes: [ProbeSpec]?
+    public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date, probes: [ProbeSpec]? = nil) {
         self.coordinatorID = coordinatorID
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.serverTime = serverTime
+        self.probes = probes
     }
 }
 
@@ -79,28 +82,37 @@ public struct Enrolled: Codable, Sendable, Hashable {
 }
 
 public struct ProbeResult: Codable, Sendable, Hashable {
-    public enum Status: String, Codable, Sendable { case passing, warning, critical, unknown }
+    public enum Status: String, Codable, Sendable, CaseIterable { case passing, warning, critical, unknown }
     public var name: String
     public var status: Status
+    /// The last check's output, capped by the agent (a status line, an exit code and its first bytes).
     public var output: String?
-    public init(name: String, status: Status, output: String? = nil) {
+    /// When the probe entered this status, by the agent's clock.
+    public var since: Date?
+    public init(name: String, status: Status, output: String? = nil, since: Date? = nil) {
         self.name = name
         self.status = status
         self.output = output
+        self.since = since
     }
 }
 
-/// Agent → coordinator, every heartbeat interval. Carries probe results that changed since the last heartbeat.
+/// Agent → coordinator, every heartbeat interval. Carries the probe results whose status changed since the last
+/// heartbeat (every result when `full`, on the first heartbeat of a connection) and a summary of all of them.
 public struct Heartbeat: Codable, Sendable, Hashable {
     public var nodeID: String
     public var seq: UInt64
     public var sentAt: Date
     public var probes: [ProbeResult]
-    public init(nodeID: String, seq: UInt64, sentAt: Date, probes: [ProbeResult] = []) {
+    public var full: Bool?
+    public var summary: ProbeSummary?
+    public init(nodeID: String, seq: UInt64, sentAt: Date, probes: [ProbeResult] = [], full: Bool? = nil, summary: ProbeSummary? = nil) {
         self.nodeID = nodeID
         self.seq = seq
         self.sentAt = sentAt
         self.probes = probes
+        self.full = full
+        self.summary = summary
     }
 }
 

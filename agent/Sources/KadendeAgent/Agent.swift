@@ -1,5 +1,6 @@
 import Crypto
 import KadendePKI
+import KadendeProbes
 import KadendeSupport
 import KadendeWire
 import Logging
@@ -44,6 +45,7 @@ public final class Agent: Sendable {
     private let identity: Mutex<NodeIdentity?>
     /// The key of a renewal in flight; it replaces the current key only when the renewed certificate arrives.
     private let pendingKey = Mutex<P256.Signing.PrivateKey?>(nil)
+    let probes: ProbeRunner
 
     public init(settings: AgentSettings, logger: Logger, maxFrameSize: Int = Frame.defaultMaxSize) throws {
         self.settings = settings
@@ -52,12 +54,22 @@ public final class Agent: Sendable {
         self.logger = logger
         self.maxFrameSize = maxFrameSize
         self.identity = Mutex(try NodeIdentity.load(from: settings.dataDir))
+        self.probes = ProbeRunner(logger: logger)
     }
 
     var nodeID: String { settings.config.nodeID }
 
     /// Runs until the task is cancelled (the executable cancels it on SIGTERM or SIGINT).
     public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.probes.supervise() }
+            await self.connect()
+            group.cancelAll()
+        }
+        logger.info("agent stopping")
+    }
+
+    private func connect() async {
         let endpoints = settings.config.endpoints.compactMap(Endpoint.init)
         var backoff = Backoff()
         var index = 0
@@ -92,7 +104,6 @@ public final class Agent: Sendable {
                 break
             }
         }
-        logger.info("agent stopping")
     }
 
     // MARK: Enrolment
@@ -148,7 +159,11 @@ public final class Agent: Sendable {
             case let other?: throw AgentError("expected welcome, got \(other.type.map { "\($0)" } ?? "unknown")")
             }
             onWelcome()
-            logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)"])
+            logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)",
+                                                "probes": "\(welcome.probes?.count ?? 0)"])
+            if probes.install(welcome.probes ?? []) {
+                logger.info("probe set installed", metadata: ["probes": "\((welcome.probes ?? []).map(\.name).joined(separator: ","))"])
+            }
             let interval = min(max(welcome.heartbeatIntervalMillis, 100), 60_000)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.heartbeats(outbound: outbound, intervalMillis: interval) }
@@ -166,7 +181,10 @@ public final class Agent: Sendable {
         var seq: UInt64 = 0
         while !Task.isCancelled {
             seq += 1
-            try await outbound.write(WireCodec.encode(.heartbeat(Heartbeat(nodeID: nodeID, seq: seq, sentAt: Date()))))
+            // The first heartbeat of a connection carries every probe result: the coordinator may have restarted.
+            let (results, summary) = probes.drain(full: seq == 1)
+            try await outbound.write(WireCodec.encode(.heartbeat(Heartbeat(
+                nodeID: nodeID, seq: seq, sentAt: Date(), probes: results, full: seq == 1, summary: summary))))
             if let renew = try renewalIfDue(now: Date()) {
                 try await outbound.write(WireCodec.encode(.renew(renew)))
             }
