@@ -64,7 +64,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KadendeGateway", dependencies: [
-            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore",
+            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore", "KadendeHealth",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -73,7 +73,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // Public REST shapes, shared by the HTTP server and the CLI.
-        .target(name: "KadendeAPI", dependencies: ["KadendeModel"]),
+        .target(name: "KadendeAPI", dependencies: ["KadendeModel", "KadendeWire"]),
         .target(name: "KadendeHTTP", dependencies: [
             "KadendeAPI", "KadendeModel",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -95,7 +95,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "KadendeCLI", dependencies: [
-            "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders",
+            "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
         .testTarget(name: "KadendeBootstrapTests", dependencies: ["KadendeBootstrap", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
-        .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel"]),
+        .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeProbesTests", dependencies: [
             "KadendeProbes", "KadendeWire", "KadendeSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

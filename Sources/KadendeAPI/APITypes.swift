@@ -1,4 +1,5 @@
 import KadendeModel
+import KadendeWire
 import struct Foundation.Date
 
 /// Shapes of the REST API `/v1`, kept apart from the store's records so either can change without the other.
@@ -30,10 +31,12 @@ public struct APIGroupDetail: Codable, Sendable, Hashable {
     public var group: APIGroup
     public var spec: GroupSpec
     public var nodes: [APINode]
-    public init(group: APIGroup, spec: GroupSpec, nodes: [APINode]) {
+    public var safety: APISafety?
+    public init(group: APIGroup, spec: GroupSpec, nodes: [APINode], safety: APISafety? = nil) {
         self.group = group
         self.spec = spec
         self.nodes = nodes
+        self.safety = safety
     }
 }
 
@@ -59,9 +62,12 @@ public struct APINode: Codable, Sendable, Hashable {
     public var createdAt: Date
     public var lastHeartbeat: Date?
     public var connected: Bool
+    /// The coordinator's latest verdict (healthy, suspect, unhealthy, dead) and its reason.
+    public var verdict: String?
+    public var verdictReason: String?
 
     public init(id: String, cluster: String, group: String, state: NodeState, reason: String, since: Date, instanceID: String?,
-                address: String?, createdAt: Date, lastHeartbeat: Date?, connected: Bool) {
+                address: String?, createdAt: Date, lastHeartbeat: Date?, connected: Bool, verdict: String? = nil, verdictReason: String? = nil) {
         self.id = id
         self.cluster = cluster
         self.group = group
@@ -73,6 +79,91 @@ public struct APINode: Codable, Sendable, Hashable {
         self.createdAt = createdAt
         self.lastHeartbeat = lastHeartbeat
         self.connected = connected
+        self.verdict = verdict
+        self.verdictReason = verdictReason
+    }
+}
+
+/// Every signal the coordinator holds about one node (`kadende node get ID`).
+public struct APINodeDetail: Codable, Sendable, Hashable {
+    public struct Heartbeats: Codable, Sendable, Hashable {
+        public var last: Date?
+        public var silenceSeconds: Double
+        public var phi: Double
+        public var phiThreshold: Double
+        public var meanIntervalSeconds: Double?
+        public var deviationSeconds: Double?
+        public var samples: Int
+        public var intervalSeconds: Double
+        public var ceilingSeconds: Double
+        public init(last: Date?, silenceSeconds: Double, phi: Double, phiThreshold: Double, meanIntervalSeconds: Double?,
+                    deviationSeconds: Double?, samples: Int, intervalSeconds: Double, ceilingSeconds: Double) {
+            self.last = last
+            self.silenceSeconds = silenceSeconds
+            self.phi = phi
+            self.phiThreshold = phiThreshold
+            self.meanIntervalSeconds = meanIntervalSeconds
+            self.deviationSeconds = deviationSeconds
+            self.samples = samples
+            self.intervalSeconds = intervalSeconds
+            self.ceilingSeconds = ceilingSeconds
+        }
+    }
+
+    public var node: APINode
+    public var heartbeats: Heartbeats
+    public var connected: Bool
+    /// The provider's view right now (`running`, `stopped`, `terminated`, or `missing`), or why it is unknown.
+    public var provider: String
+    public var probes: [ProbeResult]
+    public var probeViewStale: Bool
+    public var external: [ProbeResult]
+    public var agentRestartRequested: Date?
+    public var convictedAt: Date?
+    public var verdict: String
+    public var verdictReason: String
+    public var events: [NodeEvent]
+
+    public init(node: APINode, heartbeats: Heartbeats, connected: Bool, provider: String, probes: [ProbeResult], probeViewStale: Bool,
+                external: [ProbeResult], agentRestartRequested: Date?, convictedAt: Date?, verdict: String, verdictReason: String,
+                events: [NodeEvent]) {
+        self.node = node
+        self.heartbeats = heartbeats
+        self.connected = connected
+        self.provider = provider
+        self.probes = probes
+        self.probeViewStale = probeViewStale
+        self.external = external
+        self.agentRestartRequested = agentRestartRequested
+        self.convictedAt = convictedAt
+        self.verdict = verdict
+        self.verdictReason = verdictReason
+        self.events = events
+    }
+}
+
+/// A group's safety rules as they stand (`group get`).
+public struct APISafety: Codable, Sendable, Hashable {
+    /// Why the circuit breaker is open; nil when closed.
+    public var breaker: String?
+    /// Why every conviction is held coordinator-wide; nil when none is.
+    public var held: String?
+    public var replacementsInWindow: Int
+    public var budget: Int
+    public var budgetWindowSeconds: Double
+    public var backoffUntil: Date?
+    public var crashLoopStreak: Int
+    public var reasons: [String]
+    public init(breaker: String?, held: String?, replacementsInWindow: Int, budget: Int, budgetWindowSeconds: Double,
+                backoffUntil: Date?, crashLoopStreak: Int, reasons: [String]) {
+        self.breaker = breaker
+        self.held = held
+        self.replacementsInWindow = replacementsInWindow
+        self.budget = budget
+        self.budgetWindowSeconds = budgetWindowSeconds
+        self.backoffUntil = backoffUntil
+        self.crashLoopStreak = crashLoopStreak
+        self.reasons = reasons
     }
 }
 

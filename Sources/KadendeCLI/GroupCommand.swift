@@ -74,7 +74,7 @@ struct GroupCommand: AsyncParsableCommand {
         func run() async throws {
             let detail: APIGroupDetail = try await options.client.get("/v1/groups/\(APIClient.escape(name))?cluster=\(APIClient.escape(options.cluster))")
             try Output.print(detail, format: options.output) {
-                Output.groupRows([detail.group]) + [[""]] + Output.nodeRows(detail.nodes)
+                Output.groupRows([detail.group]) + [[""]] + Output.safetyRows(detail.safety) + [[""]] + Output.nodeRows(detail.nodes)
             }
         }
     }

@@ -71,6 +71,7 @@ public final class Coordinator: Sendable {
         let artifactPortBox = PortBox()
         let reconciler = ReconcileLoop(
             store: store, providers: providers, tracker: tracker, gateway: gateway,
+            prober: ExternalProber(now: configuration.now, logger: logger),
             enrolment: .init(endpoints: endpoints, caPin: ca.pin.description, tokenLifetime: configuration.enrolmentTokenLifetime,
                              agentPort: agentPort, artifactPort: { artifactPortBox.value }, artifacts: artifacts,
                              caCertificatePEM: try CertificateTools.pem(ca.certificate), arch: Architecture.current),
@@ -134,7 +135,7 @@ public final class Coordinator: Sendable {
         } else {
             artifactReady.signal()
         }
-        services += [.init(service: reconciler), .init(service: http)]
+        services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: http)]
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: signals,

@@ -1,5 +1,6 @@
 import KadendeAPI
 import KadendeBootstrap
+import KadendeHealth
 import KadendeHTTP
 import KadendeModel
 import KadendeProviders
@@ -46,7 +47,48 @@ struct CoordinatorAPI: ControlPlane {
     func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail {
         let group = try await existing(cluster: cluster, name: name)
         let nodes = try await call { try await store.nodes(cluster: cluster, group: name) }
-        return APIGroupDetail(group: summary(group, nodes: nodes), spec: group.spec, nodes: nodes.filter { !$0.state.isFinal }.map(apiNode))
+        let (safety, reasons) = coordinator.reconciler.safety(cluster: cluster, group: name)
+        let rules = group.spec.remediation
+        return APIGroupDetail(
+            group: summary(group, nodes: nodes), spec: group.spec, nodes: nodes.filter { !$0.state.isFinal }.map(apiNode),
+            safety: APISafety(breaker: safety?.breaker, held: safety?.held, replacementsInWindow: safety?.replacementsInWindow ?? 0,
+                              budget: rules.budget, budgetWindowSeconds: rules.budgetWindow.value, backoffUntil: safety?.backoffUntil,
+                              crashLoopStreak: safety?.crashLoopStreak ?? 0, reasons: reasons))
+    }
+
+    func node(id: String) async throws(APIError) -> APINodeDetail {
+        guard NodeID.isValid(id), let record = try await call({ try await store.node(id: id) }) else {
+            throw APIError.notFound("node \(id.prefix(40)) does not exist")
+        }
+        let group = try await existing(cluster: record.cluster, name: record.group)
+        let reconciler = coordinator.reconciler
+        let seen = coordinator.tracker.snapshot(id)
+        let now = coordinator.configuration.now()
+        let signals = reconciler.signals(for: record, seen: seen)
+        let (silence, phi) = HealthJudge.silence(signals, policy: group.spec.health, now: now)
+        var providerView = "no instance yet"
+        if let instanceID = record.instanceID {
+            do {
+                let provider = try coordinator.providers.provider(named: group.spec.provider)
+                providerView = try await provider.describe(instanceID: instanceID)?.status.rawValue ?? "missing"
+            } catch {
+                providerView = "unknown: \(error)"
+            }
+        }
+        let verdict = reconciler.verdict(nodeID: id) ?? Verdict(.healthy, record.state.isStarting ? "not judged before it enrols" : "not judged yet")
+        let events = try await call { try await store.listEvents(cluster: record.cluster, group: record.group, after: 0, limit: 100_000) }
+            .filter { $0.nodeID == id }.suffix(20)
+        let policy = group.spec.health
+        return APINodeDetail(
+            node: apiNode(record),
+            heartbeats: .init(last: seen.last, silenceSeconds: silence, phi: phi, phiThreshold: policy.phiThreshold,
+                              meanIntervalSeconds: seen.history.mean, deviationSeconds: seen.history.standardDeviation,
+                              samples: seen.history.count, intervalSeconds: policy.heartbeatInterval.value,
+                              ceilingSeconds: policy.heartbeatTimeout.value),
+            connected: seen.connected, provider: providerView, probes: seen.probes, probeViewStale: seen.probeViewStale,
+            external: signals.external, agentRestartRequested: signals.agentRestartRequested, convictedAt: record.convictedAt,
+            verdict: record.state.isFinal ? record.state.rawValue : verdict.kind.rawValue,
+            verdictReason: record.state.isFinal ? record.stateReason : verdict.reason, events: Array(events))
     }
 
     func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup {
@@ -109,7 +151,9 @@ struct CoordinatorAPI: ControlPlane {
         APINode(id: node.id, cluster: node.cluster, group: node.group, state: node.state, reason: node.stateReason,
                 since: node.stateSince, instanceID: node.instanceID, address: node.address, createdAt: node.createdAt,
                 lastHeartbeat: coordinator.tracker.lastHeartbeat(node.id) ?? node.lastHeartbeat,
-                connected: coordinator.tracker.isConnected(node.id))
+                connected: coordinator.tracker.isConnected(node.id),
+                verdict: coordinator.reconciler.verdict(nodeID: node.id)?.kind.rawValue,
+                verdictReason: coordinator.reconciler.verdict(nodeID: node.id)?.reason)
     }
 
     private func call<T>(_ body: () async throws -> T) async throws(APIError) -> T {

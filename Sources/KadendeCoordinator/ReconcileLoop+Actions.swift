@@ -16,9 +16,43 @@ struct ActionContext {
 }
 
 extension ReconcileLoop {
-    func execute(_ action: Action, _ context: ActionContext) async {
+    /// Carries out one action; returns true when it changed something (so the next pass comes soon).
+    func execute(_ action: Action, _ context: ActionContext) async -> Bool {
         do {
             switch action {
+            case .hold(let nodeID, let reason):
+                // One event per node and rule, not one per pass.
+                let rule = reason.components(separatedBy: "; held: ").last ?? reason
+                let ruleKey = String(rule.prefix(40))
+                let isNew = memory.withLock { m in
+                    defer { m.holds[nodeID] = ruleKey }
+                    return m.holds[nodeID] != ruleKey
+                }
+                if isNew {
+                    context.logger.warning("conviction held", metadata: ["node.id": "\(nodeID)", "reason": "\(reason)"])
+                    try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name,
+                                                          nodeID: nodeID, kind: .convictionHeld, reason: reason))
+                }
+                return false
+            case .restartAgent(let nodeID, let reason):
+                memory.withLock { $0.agentRestarts[nodeID] = now() }
+                guard let instanceID = context.nodes[nodeID]?.instanceID else { return false }
+                let restarted: Bool
+                do {
+                    restarted = try await context.provider.restartAgent(instanceID: instanceID)
+                } catch {
+                    try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                                          kind: .providerError, reason: "restarting the agent failed: \(error)"))
+                    return true
+                }
+                try await store.appendEvent(NodeEvent(
+                    at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID, kind: .agentRestarted,
+                    reason: restarted ? "asked provider \(context.provider.name) to restart the agent: \(reason)"
+                        : "provider \(context.provider.name) cannot restart agents; the node is replaced if its agent stays silent past the grace"))
+                return true
+            case .convict(let nodeID, let reason):
+                try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason); kept until its replacement is healthy (maxSurge)", at: now())
+                memory.withLock { $0.holds[nodeID] = nil }
             case .create(let count, let reason):
                 for _ in 0..<count { try await createNode(context, reason: reason) }
             case .provision(let nodeID, let reason):
@@ -30,6 +64,7 @@ extension ReconcileLoop {
             case .transition(let nodeID, let state, let reason):
                 try await store.transition(nodeID: nodeID, to: state, reason: reason, at: now())
             case .replace(let nodeID, let reason):
+                memory.withLock { $0.holds[nodeID] = nil }
                 if let node = context.nodes[nodeID], node.state != .unhealthy {
                     try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason)", at: now())
                 }
@@ -53,8 +88,10 @@ extension ReconcileLoop {
                 try await store.transition(nodeID: nodeID, to: .terminated, reason: "instance destroyed", at: now())
                 forget(nodeID)
             }
+            return true
         } catch {
             context.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
+            return true
         }
     }
 
@@ -151,6 +188,11 @@ extension ReconcileLoop {
     }
 
     private func forget(_ nodeID: String) {
+        memory.withLock { m in
+            m.holds[nodeID] = nil
+            m.agentRestarts[nodeID] = nil
+            m.verdicts[nodeID] = nil
+        }
         tracker.forget(nodeID)
         gateway.disconnect(nodeID: nodeID)
     }

@@ -27,30 +27,55 @@ public final class ReconcileLoop: Service, Sendable {
         public var arch: String
     }
 
+    /// What the loop remembers between passes; none of it is needed for correctness after a restart.
+    struct Memory {
+        /// Silence is counted from here at the earliest: the start plus the grace, moved on a clock anomaly.
+        var watchStart: Date
+        var lastPass: Date?
+        var safety: [String: SafetyStatus] = [:]
+        var verdicts: [String: Verdict] = [:]
+        var reasons: [String: [String]] = [:]
+        /// Holds already recorded as events, by node, so a held conviction is one event and not one per pass.
+        var holds: [String: String] = [:]
+        var agentRestarts: [String: Date] = [:]
+        var hold: String?
+    }
+
     let store: any Store
     let providers: ProviderRegistry
     let tracker: HeartbeatTracker
     let gateway: AgentGateway
+    let prober: ExternalProber
     let enrolment: Enrolment
     let restartGrace: Double
     let orphanGrace: Double
     let now: @Sendable () -> Date
     let logger: Logger
     let startedAt: Date
+    let memory: Mutex<Memory>
     private let woken = Atomic<Bool>(false)
 
-    init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, enrolment: Enrolment,
-         restartGrace: Double, orphanGrace: Double, now: @escaping @Sendable () -> Date, logger: Logger) {
+    /// A pass that comes this much later than the previous one means the coordinator itself was stopped (or
+    /// its clock jumped): nobody's silence during that gap is evidence.
+    static let clockJump = 30.0
+    /// The self-check's view of "enough agents": at least half of the nodes that should be talking are.
+    static let selfCheckMinimumNodes = 4
+
+    init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, prober: ExternalProber,
+         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
         self.providers = providers
         self.tracker = tracker
         self.gateway = gateway
+        self.prober = prober
         self.enrolment = enrolment
         self.restartGrace = restartGrace
         self.orphanGrace = orphanGrace
         self.now = now
         self.logger = logger
-        self.startedAt = now()
+        let started = now()
+        self.startedAt = started
+        self.memory = Mutex(Memory(watchStart: started.addingTimeInterval(restartGrace)))
     }
 
     /// Asks for a pass as soon as possible (after an apply or delete).
@@ -76,19 +101,66 @@ public final class ReconcileLoop: Service, Sendable {
         var next = now().addingTimeInterval(5)
         do {
             try await store.recordHeartbeats(tracker.drainDirty())
-            for group in try await store.groups(cluster: nil) {
-                next = min(next, await reconcile(group))
+            let groups = try await store.groups(cluster: nil)
+            let hold = try await selfCheck(groups)
+            for group in groups {
+                next = min(next, await reconcile(group, hold: hold))
             }
         } catch {
+            // The store is unreachable: nothing is planned, so nobody is convicted on a view that cannot be
+            // recorded.
             logger.error("reconcile pass failed", metadata: ["error": "\(error)"])
             next = now().addingTimeInterval(1)
         }
         return next
     }
 
-    func reconcile(_ group: GroupRecord) async -> Date {
+    /// The coordinator checks itself before it convicts anyone: its start-up grace, its clock, and whether it
+    /// still hears from enough of the fleet. Returns why convictions are held, or nil.
+    func selfCheck(_ groups: [GroupRecord]) async throws -> String? {
+        let now = self.now()
+        let (watchStart, clockNote): (Date, String?) = memory.withLock { m in
+            var note: String?
+            if let last = m.lastPass {
+                if now < last.addingTimeInterval(-1) {
+                    note = "the clock went back \(Int(last.timeIntervalSince(now)))s"
+                } else if now.timeIntervalSince(last) > Self.clockJump {
+                    note = "\(Int(now.timeIntervalSince(last)))s passed between two passes (the coordinator was stopped or its clock jumped)"
+                }
+            }
+            if note != nil { m.watchStart = now.addingTimeInterval(restartGrace) }
+            m.lastPass = now
+            return (m.watchStart, note)
+        }
+        if let clockNote { logger.warning("clock anomaly: silence is counted afresh", metadata: ["detail": "\(clockNote)"]) }
+        var hold: String?
+        if now < watchStart {
+            hold = clockNote.map { "\($0); silence counts again from \(watchStart)" }
+                ?? "the coordinator started at \(startedAt); nobody is convicted before \(watchStart) while agents reconnect"
+        } else {
+            let intervals = Dictionary(groups.map { ("\($0.cluster)/\($0.name)", $0.spec.health.heartbeatInterval.value) },
+                                       uniquingKeysWith: { a, _ in a })
+            let live = try await store.allLiveNodes().filter { $0.state == .healthy || $0.state == .suspect }
+            let fresh = live.filter { node in
+                let interval = intervals["\(node.cluster)/\(node.group)"] ?? 1
+                return tracker.lastHeartbeat(node.id).map { now.timeIntervalSince($0) < 3 * interval } ?? false
+            }.count
+            if live.count >= Self.selfCheckMinimumNodes, fresh * 2 < live.count {
+                hold = "self-check: only \(fresh) of \(live.count) agents heard from recently; the coordinator may be the one cut off"
+            }
+        }
+        let previous = memory.withLock { m in defer { m.hold = hold }; return m.hold }
+        if hold != previous {
+            if let hold { logger.warning("convictions held", metadata: ["reason": "\(hold)"]) }
+            else { logger.info("convictions allowed again") }
+        }
+        return hold
+    }
+
+    func reconcile(_ group: GroupRecord, hold: String?) async -> Date {
         var log = logger
-        log[metadataKey: "group.id"] = "\(group.cluster)/\(group.name)"
+        let key = "\(group.cluster)/\(group.name)"
+        log[metadataKey: "group.id"] = "\(key)"
         let provider: any Provider
         do {
             provider = try providers.provider(named: group.spec.provider)
@@ -109,35 +181,92 @@ public final class ReconcileLoop: Service, Sendable {
         } catch {
             log.warning("provider list failed", metadata: ["error": "\(error)"])
         }
+        // External probes follow every node that has an address and is not on its way out.
+        let watched = nodes.filter { $0.state.isActive && !$0.state.isFinal }
+            .reduce(into: [String: String]()) { out, node in if let address = node.address { out[node.id] = address } }
+        prober.watch(group: key, nodes: watched, probes: group.deleted ? [] : group.spec.health.external)
+
         let now = self.now()
         let observed = nodes.map { record in
-            // Silence counts from the last heartbeat, or from when this coordinator began watching: the node's
-            // creation, or for nodes older than this coordinator's start, the start plus a grace in which agents
-            // reconnect.
-            let watchedSince = record.createdAt > startedAt ? record.createdAt : startedAt.addingTimeInterval(restartGrace)
-            return ObservedNode(
+            ObservedNode(
                 id: record.id, state: record.state, stateSince: record.stateSince, createdAt: record.createdAt,
-                instanceID: record.instanceID,
-                signals: HealthSignals(lastHeartbeat: tracker.lastHeartbeat(record.id), watchedSince: watchedSince, instance: nil))
+                instanceID: record.instanceID, convictedAt: record.convictedAt,
+                signals: signals(for: record, seen: tracker.snapshot(record.id)))
         }
         let plan = Reconciler.plan(.init(
             spec: group.spec, deleted: group.deleted, nodes: observed,
             instances: instances?.map { ObservedInstance(id: $0.id, nodeID: $0.nodeID, status: $0.status, launchedAt: $0.launchedAt) },
-            now: now, orphanGrace: orphanGrace))
+            now: now, orphanGrace: orphanGrace, hold: hold))
         let context = ActionContext(group: group, provider: provider, nodes: Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                     logger: log)
+        await record(plan, group: group, key: key, log: log)
+        var acted = false
         for action in plan.actions {
-            await execute(action, context)
+            if await execute(action, context) { acted = true }
         }
         if group.deleted, plan.actions.isEmpty, nodes.allSatisfy({ $0.state.isFinal }) {
             do {
                 try await store.purgeGroup(cluster: group.cluster, name: group.name)
+                prober.forget(group: key)
+                memory.withLock { $0.safety[key] = nil; $0.reasons[key] = nil }
                 log.info("deleted group has no nodes left; removed")
             } catch {
                 log.warning("cannot remove deleted group", metadata: ["error": "\(error)"])
             }
         }
         // Executed actions change state: look again soon rather than at the plan's idle deadline.
-        return plan.actions.isEmpty ? plan.nextCheck : now.addingTimeInterval(0.2)
+        return acted ? now.addingTimeInterval(0.2) : min(plan.nextCheck, now.addingTimeInterval(1))
     }
+
+    /// Keeps the plan's verdicts and safety status for the API, and turns breaker and backoff changes into events.
+    private func record(_ plan: Plan, group: GroupRecord, key: String, log: Logger) async {
+        let previous = memory.withLock { m in
+            let previous = m.safety[key]
+            m.safety[key] = plan.safety
+            m.reasons[key] = plan.reasons
+            for (id, verdict) in plan.verdicts {
+                m.verdicts[id] = verdict
+                // The agent is back: a later silence may earn another restart.
+                if verdict.kind == .healthy { m.agentRestarts[id] = nil }
+            }
+            return previous
+        }
+        var events: [(NodeEvent.Kind, String)] = []
+        if previous?.breaker == nil, let breaker = plan.safety.breaker {
+            log.critical("circuit breaker opened", metadata: ["reason": "\(breaker)"])
+            events.append((.breakerOpened, "ALERT circuit breaker opened: \(breaker)"))
+        } else if previous?.breaker != nil, plan.safety.breaker == nil {
+            log.warning("circuit breaker closed")
+            events.append((.breakerClosed, "circuit breaker closed: the group is back under maxUnhealthy \(group.spec.remediation.maxUnhealthyPercent)%"))
+        }
+        if let until = plan.safety.backoffUntil, previous?.backoffUntil != until {
+            events.append((.crashLoopBackoff, "\(plan.safety.crashLoopStreak) node(s) in a row died within minUptime "
+                + "\(group.spec.remediation.minUptime); next node created at \(until)"))
+        }
+        for (kind, reason) in events {
+            do {
+                try await store.appendEvent(NodeEvent(at: now(), cluster: group.cluster, group: group.name, nodeID: nil, kind: kind, reason: reason))
+            } catch {
+                log.error("cannot record event", metadata: ["kind": "\(kind.rawValue)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// One node's signals, except the provider's view (the plan adds it from the group's list).
+    func signals(for record: NodeRecord, seen: HeartbeatTracker.Snapshot) -> HealthSignals {
+        let (watchStart, restart) = memory.withLock { ($0.watchStart, $0.agentRestarts[record.id]) }
+        // Silence counts from the last heartbeat, or from when this coordinator began watching: the node's
+        // creation, or for older nodes the coordinator's start plus a grace in which agents reconnect.
+        return HealthSignals(lastHeartbeat: seen.last, history: seen.history, watchedSince: max(record.createdAt, watchStart),
+                             createdAt: record.createdAt, connected: seen.connected, instance: nil,
+                             probes: seen.probes, external: prober.results(record.id), agentRestartRequested: restart)
+    }
+
+    /// The latest verdict and the group's safety status, for `node get` and `group get`.
+    public func verdict(nodeID: String) -> Verdict? { memory.withLock { $0.verdicts[nodeID] } }
+    public func safety(cluster: String, group: String) -> (SafetyStatus?, [String]) {
+        memory.withLock { ($0.safety["\(cluster)/\(group)"], $0.reasons["\(cluster)/\(group)"] ?? []) }
+    }
+    public func externalResults(nodeID: String) -> [ProbeResult] { prober.results(nodeID) }
+    public func agentRestartRequested(nodeID: String) -> Date? { memory.withLock { $0.agentRestarts[nodeID] } }
 }

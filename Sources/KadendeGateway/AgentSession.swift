@@ -19,6 +19,9 @@ struct AgentSession {
     private var identityResolved = false
     private(set) var helloDone = false
 
+    /// A group declares at most 32 probes; a heartbeat with more results is not from a well-behaved agent.
+    static let maxProbeResults = 64
+
     init(gateway: AgentGateway, channel: any Channel, remote: String) {
         self.gateway = gateway
         self.channel = channel
@@ -86,18 +89,21 @@ struct AgentSession {
         case .hello(let hello):
             let node = try authenticated(claim: hello.nodeID)
             guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
-            let interval = try await admit(node: node, version: hello.agentVersion, now: now)
+            let (interval, probes) = try await admit(node: node, version: hello.agentVersion, now: now)
             helloDone = true
             gateway.register(channel, node: node)
             gateway.tracker.beat(node, at: now)
             gateway.tracker.setConnected(node, true)
             logger.info("agent connected", metadata: ["agent.version": "\(hello.agentVersion)"])
             return .welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
-                                    heartbeatIntervalMillis: Int(interval * 1000), serverTime: now))
+                                    heartbeatIntervalMillis: Int(interval * 1000), serverTime: now, probes: probes))
         case .heartbeat(let beat):
             let node = try authenticated(claim: beat.nodeID)
             guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
-            gateway.tracker.beat(node, at: now)
+            guard beat.probes.count <= Self.maxProbeResults else {
+                throw WireError(.malformedFrame, "heartbeat carries \(beat.probes.count) probe results (at most \(Self.maxProbeResults))")
+            }
+            gateway.tracker.beat(node, at: now, probes: beat.probes, full: beat.full ?? false, summary: beat.summary)
             return nil
         case .renew(let renew):
             let node = try authenticated(claim: nil)
@@ -128,8 +134,8 @@ struct AgentSession {
     }
 
     /// Checks that the certificate is one the coordinator issued and still honours, and that the node is alive;
-    /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval.
-    private func admit(node: String, version: String, now: Date) async throws(WireError) -> Double {
+    /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval and probes.
+    private func admit(node: String, version: String, now: Date) async throws(WireError) -> (Double, [ProbeSpec]) {
         let store = gateway.store
         do {
             guard let serial, let record = try await store.certificate(serial: serial), record.nodeID == node else {
@@ -152,7 +158,7 @@ struct AgentSession {
                                                       reason: "agent \(version.prefix(32)) reconnected with certificate \(serial)"))
             }
             let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
-            return group?.spec.health.heartbeatInterval.value ?? 1
+            return (group?.spec.health.heartbeatInterval.value ?? 1, group?.spec.health.probes ?? [])
         } catch let error as WireError {
             throw error
         } catch {

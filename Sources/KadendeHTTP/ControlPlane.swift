@@ -7,6 +7,7 @@ public protocol ControlPlane: Sendable {
     func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail
     func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup
     func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode]
+    func node(id: String) async throws(APIError) -> APINodeDetail
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]
 }

@@ -46,6 +46,9 @@ public enum HTTPServer {
             let name = try context.parameters.require("name")
             return try Self.json(await controlPlane.deleteGroup(cluster: Self.cluster(request), name: name))
         }
+        router.get("/v1/nodes/{id}") { _, context in
+            try Self.json(await controlPlane.node(id: context.parameters.get("id") ?? ""))
+        }
         router.get("/v1/nodes") { request, _ in
             try Self.json(await controlPlane.nodes(cluster: Self.cluster(request), group: request.uri.queryParameters.get("group")))
         }

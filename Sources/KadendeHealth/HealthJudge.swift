@@ -1,64 +1,105 @@
 import KadendeModel
+import KadendeWire
 import struct Foundation.Date
 
-/// Everything the coordinator knows about one node when it judges it.
-public struct HealthSignals: Sendable, Hashable {
-    /// Last heartbeat received, or nil if none since this coordinator started watching.
-    public var lastHeartbeat: Date?
-    /// When this coordinator began watching the node (start of the node's life, or the coordinator's start):
-    /// silence is only counted from here, so a coordinator restart convicts no one.
-    public var watchedSince: Date
-    /// The provider's view, or nil when the provider did not answer this round.
-    public var instance: InstanceStatus?
-    /// True when the provider answered and the node's instance is not in its tagged list.
-    public var instanceMissing: Bool
-
-    public init(lastHeartbeat: Date?, watchedSince: Date, instance: InstanceStatus?, instanceMissing: Bool = false) {
-        self.lastHeartbeat = lastHeartbeat
-        self.watchedSince = watchedSince
-        self.instance = instance
-        self.instanceMissing = instanceMissing
-    }
-}
-
-public struct Verdict: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable, Codable { case healthy, suspect, unhealthy, dead }
-    public var kind: Kind
-    public var reason: String
-    public init(_ kind: Kind, _ reason: String) {
-        self.kind = kind
-        self.reason = reason
-    }
-    public var description: String { "\(kind.rawValue): \(reason)" }
-}
-
-/// A pure function from one node's signals to a verdict with its reason. The walking skeleton judges by heartbeat
-/// silence and the provider's view; user and external probes join here later without changing callers.
+/// A pure function from one node's signals to a verdict with its reason.
+///
+/// Silence alone is weak evidence: a stalled agent, a lossy link and a partition of the coordinator all look like
+/// it. So silence counts only once it is unlikely (φ above the threshold, and at least two heartbeat intervals),
+/// and it convicts only with a second signal: an external probe failing, or the provider reporting the machine
+/// stopped. With nothing else to go on, silence convicts at the ceiling (`heartbeatTimeout`). A silent agent on a
+/// node that still answers its external probes is an agent problem: the node is left serving for `agentGrace`
+/// while the agent is restarted. A probe failure reported by a live agent convicts on its own: the agent is the
+/// best witness of its node. An external probe failing while the agent reports is only suspect: the path between
+/// coordinator and node may be what fails.
 public enum HealthJudge {
     public static func judge(_ s: HealthSignals, policy: GroupSpec.HealthPolicy, now: Date) -> Verdict {
         if s.instanceMissing {
-            return Verdict(.dead, "provider no longer lists the node's instance")
+            return Verdict(.dead, "provider no longer lists the node's instance", providerConfirmed: true)
         }
         if s.instance == .terminated {
-            return Verdict(.dead, "provider reports the instance terminated")
+            return Verdict(.dead, "provider reports the instance terminated", providerConfirmed: true)
         }
-        let since = max(s.lastHeartbeat ?? s.watchedSince, s.watchedSince)
-        let silence = now.timeIntervalSince(since)
         let interval = policy.heartbeatInterval.value
-        let timeout = policy.heartbeatTimeout.value
-        let providerNote = s.instance.map { "; provider reports \($0.rawValue)" } ?? ""
-        if silence > timeout {
-            return Verdict(.dead, "no heartbeat for \(format(silence)) (timeout \(policy.heartbeatTimeout))\(providerNote)")
+        let since = max(s.lastHeartbeat ?? s.watchedSince, s.watchedSince)
+        let silence = max(now.timeIntervalSince(since), 0)
+        let phi = self.phi(s, now: now, silence: silence, interval: interval)
+        let floor = 2 * interval
+        let silent = silence > policy.heartbeatTimeout.value || (silence > floor && phi >= policy.phiThreshold)
+        let failing = s.external.filter { $0.status == .critical }
+        let serving = !s.external.isEmpty && s.external.allSatisfy { $0.status == .passing }
+        let quiet = "no heartbeat for \(format(silence)) (φ \(format(phi, digits: 1)))"
+
+        if silent {
+            if s.instance == .stopped {
+                return Verdict(.dead, "\(quiet) and the provider reports the instance stopped", providerConfirmed: true)
+            }
+            if let probe = failing.first {
+                return Verdict(.dead, "\(quiet) and external probe \(probe.name) failing: \(probe.output ?? "no answer")")
+            }
+            if serving {
+                let down = silence
+                if down > policy.agentGrace.value {
+                    return Verdict(.unhealthy, "\(quiet) while the node still answers its external probes; agent grace \(policy.agentGrace) is over"
+                        + (s.agentRestartRequested != nil ? " and restarting the agent did not bring it back" : ""))
+                }
+                return Verdict(.suspect, "agent down, node serving: \(quiet) but every external probe passes; grace \(policy.agentGrace)",
+                               remedy: .restartAgent)
+            }
+            if silence > policy.heartbeatTimeout.value {
+                return Verdict(.dead, "no heartbeat for \(format(silence)), past the ceiling \(policy.heartbeatTimeout)"
+                    + (s.instance.map { "; provider reports \($0.rawValue)" } ?? ""))
+            }
+            return Verdict(.suspect, "\(quiet); no second signal yet, convicted at the ceiling \(policy.heartbeatTimeout) unless it speaks")
         }
-        // Two missed heartbeats make a node suspect; it is not acted on, only shown.
-        if silence > 2 * interval {
-            return Verdict(.suspect, "no heartbeat for \(format(silence)) (interval \(policy.heartbeatInterval))\(providerNote)")
+        if silence > floor {
+            return Verdict(.suspect, "heartbeat late: \(quiet), below the threshold \(format(policy.phiThreshold, digits: 1))")
         }
-        return Verdict(.healthy, "heartbeat \(format(max(silence, 0))) ago")
+
+        // The agent speaks: its probes are the best witness of the node.
+        let heard = "heartbeat \(format(silence)) ago"
+        if let probe = s.probes.first(where: { $0.status == .critical }) {
+            let detail = "probe \(probe.name) critical: \(probe.output ?? "no output")"
+            let age = now.timeIntervalSince(s.createdAt)
+            if age < policy.startupTimeout.value {
+                return Verdict(.suspect, "starting (\(format(age)) of \(policy.startupTimeout)): \(detail)")
+            }
+            return Verdict(.unhealthy, detail)
+        }
+        if let probe = failing.first {
+            return Verdict(.suspect, "external probe \(probe.name) failing while the agent reports (\(heard)): \(probe.output ?? "no answer")")
+        }
+        let warnings = s.probes.filter { $0.status == .warning }.map(\.name)
+        let passing = s.probes.filter { $0.status == .passing }.count
+        var reason = heard
+        if !s.probes.isEmpty { reason += "; \(passing) of \(s.probes.count) probes passing" }
+        if !warnings.isEmpty { reason += "; warning: \(warnings.joined(separator: ", "))" }
+        return Verdict(.healthy, reason)
     }
 
-    static func format(_ seconds: Double) -> String {
-        let tenths = (seconds * 10).rounded() / 10
-        return "\(tenths)s"
+    /// The silence and its φ as the judge sees them, for `node get`.
+    public static func silence(_ s: HealthSignals, policy: GroupSpec.HealthPolicy, now: Date) -> (seconds: Double, phi: Double) {
+        let since = max(s.lastHeartbeat ?? s.watchedSince, s.watchedSince)
+        let silence = max(now.timeIntervalSince(since), 0)
+        return (silence, phi(s, now: now, silence: silence, interval: policy.heartbeatInterval.value))
+    }
+
+    /// φ of the present silence. Before the first heartbeat since watching began, the silence is measured from
+    /// the start of watching against the declared interval.
+    static func phi(_ s: HealthSignals, now: Date, silence: Double, interval: Double) -> Double {
+        let deviation = max(interval / 4, 0.05)
+        if let last = s.lastHeartbeat, last >= s.watchedSince, s.history.last != nil {
+            return s.history.phi(at: now, expectedInterval: interval, minimumDeviation: deviation)
+        }
+        return HeartbeatHistory.phi(silence: silence, mean: interval, deviation: deviation)
+    }
+
+    static func format(_ seconds: Double) -> String { format(seconds, digits: 1) + "s" }
+
+    static func format(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return "∞" }
+        let scale = digits == 0 ? 1.0 : 10.0
+        let rounded = (value * scale).rounded() / scale
+        return "\(rounded)"
     }
 }

@@ -32,5 +32,12 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case nodeConvicted = "node.convicted"
         case providerError = "provider.error"
         case orphanDestroyed = "orphan.destroyed"
+        /// A conviction that a safety rule held back (start-up grace, self-check, breaker, budget).
+        case convictionHeld = "node.conviction_held"
+        case agentRestarted = "node.agent_restarted"
+        case breakerOpened = "group.breaker_opened"
+        case breakerClosed = "group.breaker_closed"
+        case crashLoopBackoff = "group.crash_loop_backoff"
+        case hookRan = "node.hook"
     }
 }

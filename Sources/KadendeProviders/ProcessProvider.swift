@@ -11,10 +11,12 @@ import class Foundation.JSONEncoder
 import Glibc
 #endif
 
-/// Nodes that are `kadende-agent` child processes on this machine, each with its own data directory and started
-/// with exactly the enrolment payload user-data would carry. Instances and their tags live in a state file so
-/// that `list` after a coordinator restart finds them; agents run in their own session so they outlive the
-/// coordinator, as machines would.
+/// Nodes that are process sessions on this machine, each with its own data directory: a keeper process that is
+/// the "machine" (the instance runs while it does), the `kadende-agent` started with exactly the enrolment payload
+/// user-data would carry, and the group's `bootstrap.commands` as the node's workload, each in the background
+/// (packages and files are for real machines). Killing the session kills the node; killing only the agent leaves
+/// the node serving, as on a real machine. Instances and their tags live in a state file so that `list` after a
+/// coordinator restart finds them; sessions outlive the coordinator, as machines would.
 public actor ProcessProvider: Provider {
     public nonisolated let name = "process"
     private let root: String
@@ -34,6 +36,9 @@ public actor ProcessProvider: Provider {
         var launchedAt: Date
         /// The /30 slot of a node in its own network namespace.
         var slot: Int?
+        /// The agent, once started (the keeper starts it; `restartAgent` starts another).
+        var agentPID: Int32?
+        var agentTicks: UInt64?
     }
 
     public init(root: String, agentPath: String, network: ProcessNetwork = .shared, logger: Logger) throws {
@@ -64,8 +69,7 @@ public actor ProcessProvider: Provider {
         var config = request.agent
         config.dataDir = directory + "/data"
         var slot: Int?
-        var executable = agentPath
-        var arguments = ["--config", directory + "/agent.yaml"]
+        var prefix: [String] = []
         if case .namespaces(let subnet) = network {
             let used = Set(state.values.compactMap(\.slot))
             guard let free = (0..<IPv4Subnet.slots).first(where: { !used.contains($0) }) else {
@@ -78,39 +82,101 @@ public actor ProcessProvider: Provider {
             config.endpoints = config.endpoints.map { endpoint in
                 "\(gateway):\(endpoint.split(separator: ":").last.map(String.init) ?? "7443")"
             }
-            executable = NamespaceSetup.ip
-            arguments = ["netns", "exec", NamespaceSetup.names(nodeID: request.nodeID).namespace, agentPath] + arguments
+            prefix = [NamespaceSetup.ip, "netns", "exec", NamespaceSetup.names(nodeID: request.nodeID).namespace]
         }
+        let address = slot.flatMap { slot in
+            if case .namespaces(let subnet) = network { return subnet.nodeAddress(slot: slot) }
+            return nil
+        } ?? "127.0.0.1"
         do {
             try SecureFile.makeDirectory(directory + "/data")
             let yaml = try YAMLEncoder().encode(config)
             try SecureFile.write(yaml, to: directory + "/agent.yaml")
-        } catch {
-            throw ProviderError(.createFailed, provider: name, "cannot prepare \(directory): \(error)")
-        }
-        let pid: Int32
-        do {
-            pid = try Spawn.detached(executable: executable, arguments: arguments, logFile: directory + "/agent.log")
+            try SecureFile.write(Array(Self.keeperScript(agent: agentPath, directory: directory, nodeID: request.nodeID, address: address,
+                                                         commands: request.spec.bootstrap.commands).utf8), to: directory + "/node.sh")
         } catch {
             if slot != nil { NamespaceSetup.remove(nodeID: request.nodeID) }
-            throw ProviderError(.createFailed, provider: name, "cannot start \(agentPath): \(error)")
+            throw ProviderError(.createFailed, provider: name, "cannot prepare \(directory): \(error)")
         }
-        let record = ProcessInstance(
+        let argv = prefix + ["/bin/sh", directory + "/node.sh"]
+        let pid: Int32
+        do {
+            pid = try Spawn.detached(executable: argv[0], arguments: Array(argv.dropFirst()), logFile: directory + "/node.log")
+        } catch {
+            if slot != nil { NamespaceSetup.remove(nodeID: request.nodeID) }
+            throw ProviderError(.createFailed, provider: name, "cannot start the node's session: \(error)")
+        }
+        var record = ProcessInstance(
             id: "proc-" + request.nodeID.dropFirst(2), nodeID: request.nodeID, pid: pid,
             startTicks: ProcFS.startTicks(pid) ?? 0, tags: request.tags, directory: directory, launchedAt: Date(),
             slot: slot)
+        // The keeper writes the agent's pid first thing; wait for it briefly (bounded) so destroy can find it.
+        for _ in 0..<200 where record.agentPID == nil {
+            if let text = try? SecureFile.readText(directory + "/agent.pid"), let agent = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                record.agentPID = agent
+                record.agentTicks = ProcFS.startTicks(agent)
+            } else {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
         state[record.id] = record
         try save()
-        logger.info("started agent process", metadata: ["node.id": "\(request.nodeID)", "pid": "\(pid)"])
+        logger.info("started node session", metadata: ["node.id": "\(request.nodeID)", "pid": "\(pid)", "agent.pid": "\(record.agentPID ?? 0)"])
         return instance(record)
+    }
+
+    /// The node's "init": starts the agent and the group's commands in the background, in the session's process
+    /// group, then stays as the machine's heartbeat of life.
+    static func keeperScript(agent: String, directory: String, nodeID: String, address: String, commands: [String]) -> String {
+        var lines = [
+            "# Kadende process node \(nodeID): this session is the machine.",
+            "export KADENDE_NODE_ID=\(shellQuote(nodeID)) KADENDE_NODE_ADDRESS=\(shellQuote(address)) KADENDE_NODE_DIR=\(shellQuote(directory))",
+            "\(shellQuote(agent)) --config \(shellQuote(directory + "/agent.yaml")) >>\(shellQuote(directory + "/agent.log")) 2>&1 &",
+            "echo $! > \(shellQuote(directory + "/agent.pid"))",
+        ]
+        for command in commands {
+            lines.append("( \(command) ) >>\(shellQuote(directory + "/node.log")) 2>&1 &")
+        }
+        lines.append("exec sleep 2147483647")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func shellQuote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    public func restartAgent(instanceID: String) async throws(ProviderError) -> Bool {
+        guard var record = state[instanceID], isAlive(record) else { return false }
+        if let agent = record.agentPID, Self.isAlive(pid: agent, ticks: record.agentTicks) {
+            kill(agent, SIGKILL)
+        }
+        var argv = [agentPath, "--config", record.directory + "/agent.yaml"]
+        if record.slot != nil {
+            argv = [NamespaceSetup.ip, "netns", "exec", NamespaceSetup.names(nodeID: record.nodeID).namespace] + argv
+        }
+        let pid: Int32
+        do {
+            pid = try Spawn.detached(executable: argv[0], arguments: Array(argv.dropFirst()), logFile: record.directory + "/agent.log")
+        } catch {
+            throw ProviderError(.createFailed, provider: name, "cannot restart the agent: \(error)")
+        }
+        record.agentPID = pid
+        record.agentTicks = ProcFS.startTicks(pid)
+        state[instanceID] = record
+        try save()
+        logger.info("restarted agent", metadata: ["node.id": "\(record.nodeID)", "agent.pid": "\(pid)"])
+        return true
     }
 
     public func destroy(instanceID: String, reason: String) async throws(ProviderError) {
         guard let record = state[instanceID] else { return }  // already gone: destroy is idempotent
         if isAlive(record) {
-            // The whole session: the agent and anything it started.
+            // The whole session: keeper, agent and the group's commands.
             kill(-record.pid, SIGKILL)
             kill(record.pid, SIGKILL)
+        }
+        if let agent = record.agentPID, Self.isAlive(pid: agent, ticks: record.agentTicks) {
+            // A restarted agent has a session of its own.
+            kill(-agent, SIGKILL)
+            kill(agent, SIGKILL)
         }
         var status: Int32 = 0
         _ = waitpid(record.pid, &status, WNOHANG)
@@ -133,7 +199,7 @@ public actor ProcessProvider: Provider {
     }
 
     private func instance(_ record: ProcessInstance) -> Instance {
-        // An agent process that exited is a machine that stopped: the instance exists until it is destroyed.
+        // A keeper that exited is a machine that stopped: the instance exists until it is destroyed.
         let address: String
         if let slot = record.slot, case .namespaces(let subnet) = network {
             address = subnet.nodeAddress(slot: slot)
@@ -150,8 +216,12 @@ public actor ProcessProvider: Provider {
         if reaped == record.pid { return false }  // our child, and it just exited
         if reaped == 0 { return true }            // our child, still running
         // Not our child (the coordinator restarted): ask /proc, guarding against pid reuse.
-        guard let ticks = ProcFS.startTicks(record.pid), ticks == record.startTicks else { return false }
-        return ProcFS.state(record.pid) != "Z"
+        return Self.isAlive(pid: record.pid, ticks: record.startTicks)
+    }
+
+    static func isAlive(pid: Int32, ticks: UInt64?) -> Bool {
+        guard let current = ProcFS.startTicks(pid), ticks == nil || current == ticks else { return false }
+        return ProcFS.state(pid) != "Z"
     }
 
     private func save() throws(ProviderError) {

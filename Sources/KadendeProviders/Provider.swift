@@ -18,10 +18,14 @@ public protocol Provider: Sendable {
     /// The address this provider's machines dial to reach the coordinator, when it is not one of the advertised
     /// endpoints' hosts (QEMU's user-mode network reaches the host at 10.0.2.2). Nil: the advertised endpoints.
     var coordinatorHost: String? { get }
+    /// Restarts the node's agent without touching the machine (the agent died, the node still serves). Returns
+    /// false when this provider cannot.
+    func restartAgent(instanceID: String) async throws(ProviderError) -> Bool
 }
 
 extension Provider {
     public var coordinatorHost: String? { nil }
+    public func restartAgent(instanceID: String) async throws(ProviderError) -> Bool { false }
 }
 
 public struct CreateRequest: Sendable, Hashable {

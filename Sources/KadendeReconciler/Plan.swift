@@ -9,15 +9,24 @@ public struct ObservedNode: Sendable, Hashable {
     public var stateSince: Date
     public var createdAt: Date
     public var instanceID: String?
+    public var convictedAt: Date?
     public var signals: HealthSignals
 
-    public init(id: String, state: NodeState, stateSince: Date, createdAt: Date, instanceID: String?, signals: HealthSignals) {
+    public init(id: String, state: NodeState, stateSince: Date, createdAt: Date, instanceID: String?, convictedAt: Date? = nil,
+                signals: HealthSignals) {
         self.id = id
         self.state = state
         self.stateSince = stateSince
         self.createdAt = createdAt
         self.instanceID = instanceID
+        self.convictedAt = convictedAt
         self.signals = signals
+    }
+
+    /// When a finished node died, if it died rather than being scaled away: its conviction, or its failure.
+    var diedAt: Date? {
+        if let convictedAt { return convictedAt }
+        return state == .failed ? stateSince : nil
     }
 }
 
@@ -45,6 +54,8 @@ public enum Action: Sendable, Hashable {
     case transition(nodeID: String, to: NodeState, reason: String)
     /// Convict and destroy: move to `unhealthy` (if not already), then `terminating`, destroy, `terminated`.
     case replace(nodeID: String, reason: String)
+    /// Convict but keep the machine until its replacement is healthy (`maxSurge`).
+    case convict(nodeID: String, reason: String)
     /// Terminate a node that is not sick (scale-down, deletion).
     case terminate(nodeID: String, reason: String)
     /// Give up on a node that never came up: destroy its instance and mark it `failed`.
@@ -53,6 +64,34 @@ public enum Action: Sendable, Hashable {
     case destroyOrphan(instanceID: String, reason: String)
     /// Finish a destroy that a crash interrupted.
     case finishTermination(nodeID: String)
+    /// Ask the provider to restart the node's agent (agent down, node serving).
+    case restartAgent(nodeID: String, reason: String)
+    /// A conviction that a safety rule holds back, recorded once per node and rule.
+    case hold(nodeID: String, reason: String)
+}
+
+/// What the group's safety rules say this pass, for `group get`, alerts and metrics.
+public struct SafetyStatus: Sendable, Hashable, Codable {
+    /// Set while the circuit breaker is open: too many of the group look unhealthy at once.
+    public var breaker: String?
+    /// Set while every conviction is held coordinator-wide (start-up grace, failed self-check).
+    public var held: String?
+    /// Replacements in the budget window, and the budget.
+    public var replacementsInWindow: Int
+    public var budget: Int
+    /// Set while a crash-loop backoff delays creating nodes.
+    public var backoffUntil: Date?
+    public var crashLoopStreak: Int
+
+    public init(breaker: String? = nil, held: String? = nil, replacementsInWindow: Int = 0, budget: Int = 0,
+                backoffUntil: Date? = nil, crashLoopStreak: Int = 0) {
+        self.breaker = breaker
+        self.held = held
+        self.replacementsInWindow = replacementsInWindow
+        self.budget = budget
+        self.backoffUntil = backoffUntil
+        self.crashLoopStreak = crashLoopStreak
+    }
 }
 
 public struct Plan: Sendable, Hashable {
@@ -61,4 +100,7 @@ public struct Plan: Sendable, Hashable {
     public var reasons: [String]
     /// When the reconciler should look again even if nothing happens.
     public var nextCheck: Date
+    public var safety: SafetyStatus
+    /// Every live node's verdict this pass, for `node get`.
+    public var verdicts: [String: Verdict]
 }

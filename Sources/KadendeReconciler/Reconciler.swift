@@ -9,7 +9,8 @@ public enum Reconciler {
     public struct Input: Sendable {
         public var spec: GroupSpec
         public var deleted: Bool
-        /// Nodes of the group that are not in a final state, plus final ones whose instance may linger.
+        /// Every node of the group the store holds, finished ones included (they carry the group's history of
+        /// deaths, which the replacement budget and the crash-loop backoff read).
         public var nodes: [ObservedNode]
         /// The provider's tagged list for this group, or nil when the provider did not answer.
         public var instances: [ObservedInstance]?
@@ -17,26 +18,37 @@ public enum Reconciler {
         /// How long an instance tagged for this group but unknown to the store may live before it is destroyed
         /// (another coordinator may just have created it, or a create may still be returning).
         public var orphanGrace: Double
+        /// Why no one may be convicted at all right now (the coordinator's start-up grace, a failed self-check).
+        public var hold: String?
 
-        public init(spec: GroupSpec, deleted: Bool, nodes: [ObservedNode], instances: [ObservedInstance]?, now: Date, orphanGrace: Double = 120) {
+        public init(spec: GroupSpec, deleted: Bool, nodes: [ObservedNode], instances: [ObservedInstance]?, now: Date,
+                    orphanGrace: Double = 120, hold: String? = nil) {
             self.spec = spec
             self.deleted = deleted
             self.nodes = nodes
             self.instances = instances
             self.now = now
             self.orphanGrace = orphanGrace
+            self.hold = hold
         }
     }
 
     public static func plan(_ input: Input) -> Plan {
         let now = input.now
         let policy = input.spec.health
+        let rules = input.spec.remediation
         var actions: [Action] = []
         var reasons: [String] = []
         var wakeups: [Date] = [now.addingTimeInterval(10)]
+        var verdicts: [String: Verdict] = [:]
+        var safety = SafetyStatus(held: input.hold, budget: rules.budget)
         let instanceByNode = Dictionary(
             (input.instances ?? []).compactMap { i in i.nodeID.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         var active: [ObservedNode] = []
+        var convictions: [(node: ObservedNode, verdict: Verdict)] = []
+        var held: [ObservedNode] = []  // already unhealthy, kept for a surge
+        let desired = input.deleted ? 0 : input.spec.size.desired
+        let healthyCount = input.nodes.filter { $0.state == .healthy }.count
 
         for node in input.nodes {
             var signals = node.signals
@@ -51,11 +63,19 @@ public enum Reconciler {
             case .terminating:
                 actions.append(.finishTermination(nodeID: node.id))
             case .unhealthy:
-                actions.append(.replace(nodeID: node.id, reason: "convicted earlier; finishing its replacement"))
+                // With a surge allowed, a convicted node keeps serving until its replacement is healthy.
+                if rules.maxSurge > held.count, healthyCount < desired, !input.deleted,
+                   now.timeIntervalSince(node.stateSince) < policy.startupTimeout.value,
+                   signals.instance != .terminated, !signals.instanceMissing {
+                    held.append(node)
+                    wakeups.append(node.stateSince.addingTimeInterval(policy.startupTimeout.value + 0.01))
+                } else {
+                    actions.append(.replace(nodeID: node.id, reason: "convicted earlier; finishing its replacement"))
+                }
             case .requested, .provisioning, .enrolling:
                 let age = now.timeIntervalSince(node.createdAt)
                 if age > policy.startupTimeout.value {
-                    actions.append(.fail(nodeID: node.id, reason: "did not enrol and report within the startup timeout \(policy.startupTimeout)"))
+                    actions.append(.fail(nodeID: node.id, reason: "did not enrol within the startup timeout \(policy.startupTimeout)"))
                     continue
                 }
                 wakeups.append(node.createdAt.addingTimeInterval(policy.startupTimeout.value + 0.01))
@@ -73,19 +93,64 @@ public enum Reconciler {
                 active.append(node)
             case .healthy, .suspect:
                 let verdict = HealthJudge.judge(signals, policy: policy, now: now)
-                switch verdict.kind {
-                case .dead, .unhealthy:
-                    actions.append(.replace(nodeID: node.id, reason: verdict.reason))
+                verdicts[node.id] = verdict
+                if verdict.convicts {
+                    convictions.append((node, verdict))
                     continue
+                }
+                switch verdict.kind {
                 case .suspect:
                     if node.state == .healthy { actions.append(.transition(nodeID: node.id, to: .suspect, reason: verdict.reason)) }
-                case .healthy:
+                    if verdict.remedy == .restartAgent, signals.agentRestartRequested == nil {
+                        actions.append(.restartAgent(nodeID: node.id, reason: verdict.reason))
+                    }
+                default:
                     if node.state == .suspect { actions.append(.transition(nodeID: node.id, to: .healthy, reason: verdict.reason)) }
                 }
-                let since = max(signals.lastHeartbeat ?? signals.watchedSince, signals.watchedSince)
-                wakeups.append(since.addingTimeInterval(2 * policy.heartbeatInterval.value + 0.01))
-                wakeups.append(since.addingTimeInterval(policy.heartbeatTimeout.value + 0.01))
+                wakeups.append(contentsOf: heartbeatWakeups(signals, policy: policy))
                 active.append(node)
+            }
+        }
+
+        // Safety before any conviction is carried out.
+        let population = input.nodes.filter { [.healthy, .suspect, .unhealthy].contains($0.state) }.count
+        let sick = convictions.filter { !$0.verdict.providerConfirmed }.count + input.nodes.filter { $0.state == .unhealthy }.count
+        // One sick node is never mass death: the breaker needs two at least, or a group of one could never heal.
+        if sick >= 2, sick * 100 > rules.maxUnhealthyPercent * population {
+            safety.breaker = "\(sick) of \(population) nodes unhealthy at once, above maxUnhealthy \(rules.maxUnhealthyPercent)%: "
+                + "replacing stops (a partition of the coordinator looks like mass death)"
+        }
+        let window = now.addingTimeInterval(-rules.budgetWindow.value)
+        let spent = input.nodes.compactMap(\.convictedAt).filter { $0 > window }.sorted()
+        safety.replacementsInWindow = spent.count
+        var budgetLeft = rules.budget - spent.count
+        for (node, verdict) in convictions {
+            let hold: String?
+            if let coordinatorHold = input.hold {
+                hold = coordinatorHold
+            } else if let breaker = safety.breaker, !verdict.providerConfirmed {
+                hold = "circuit breaker open: \(breaker)"
+            } else if budgetLeft <= 0 {
+                let next = spent.first.map { $0.addingTimeInterval(rules.budgetWindow.value) } ?? now
+                hold = "replacement budget spent: \(spent.count) in the last \(rules.budgetWindow) (budget \(rules.budget)); next allowed at \(next)"
+                wakeups.append(next.addingTimeInterval(0.01))
+            } else {
+                hold = nil
+            }
+            if let hold {
+                // Held nodes keep counting towards the size: nothing is created in their place either.
+                actions.append(.hold(nodeID: node.id, reason: "would convict (\(verdict.reason)); held: \(hold)"))
+                if node.state == .healthy { actions.append(.transition(nodeID: node.id, to: .suspect, reason: verdict.reason)) }
+                wakeups.append(now.addingTimeInterval(1))
+                active.append(node)
+                continue
+            }
+            budgetLeft -= 1
+            if verdict.kind == .unhealthy, rules.maxSurge > held.count, !input.deleted {
+                actions.append(.convict(nodeID: node.id, reason: verdict.reason))
+                held.append(node)
+            } else {
+                actions.append(.replace(nodeID: node.id, reason: verdict.reason))
             }
         }
 
@@ -104,11 +169,24 @@ public enum Reconciler {
             }
         }
 
-        let desired = input.deleted ? 0 : input.spec.size.desired
+        let (streak, lastDeath) = crashLoop(input.nodes, rules: rules, now: now)
+        safety.crashLoopStreak = streak
         if active.count < desired {
             let missing = desired - active.count
-            actions.append(.create(count: missing, reason: "\(active.count) of \(desired) nodes active; creating \(missing)"))
-            reasons.append("scaling up: \(active.count) active, \(desired) desired")
+            if streak > 0, let lastDeath {
+                let delay = min(rules.backoff.value * pow2(streak - 1), rules.maxBackoff.value)
+                let until = lastDeath.addingTimeInterval(delay)
+                if until > now {
+                    safety.backoffUntil = until
+                    wakeups.append(until.addingTimeInterval(0.01))
+                    reasons.append("crash-loop backoff: \(streak) node(s) in a row died within minUptime \(rules.minUptime); "
+                        + "waiting \(Seconds(delay)) before creating \(missing)")
+                }
+            }
+            if safety.backoffUntil == nil {
+                actions.append(.create(count: missing, reason: "\(active.count) of \(desired) nodes active; creating \(missing)"))
+                reasons.append("scaling up: \(active.count) active, \(desired) desired")
+            }
         } else if active.count > desired {
             // Shed the nodes that give least: not yet started, then suspect, then the newest healthy ones.
             let rank: (ObservedNode) -> Int = { $0.state.isStarting ? 0 : ($0.state == .suspect ? 1 : 2) }
@@ -121,9 +199,40 @@ public enum Reconciler {
         } else {
             reasons.append("\(active.count) of \(desired) nodes active")
         }
+        if let breaker = safety.breaker { reasons.append("circuit breaker open: \(breaker)") }
+        if let hold = input.hold { reasons.append("convictions held: \(hold)") }
         if input.instances == nil { reasons.append("provider did not answer; provisioning decisions wait for it") }
 
         let next = wakeups.filter { $0 > now }.min() ?? now.addingTimeInterval(1)
-        return Plan(actions: actions, reasons: reasons, nextCheck: next)
+        return Plan(actions: actions, reasons: reasons, nextCheck: next, safety: safety, verdicts: verdicts)
     }
+
+    /// When the verdict of a node that speaks could next change: when a heartbeat would be late, and at the
+    /// ceiling.
+    static func heartbeatWakeups(_ signals: HealthSignals, policy: GroupSpec.HealthPolicy) -> [Date] {
+        let since = max(signals.lastHeartbeat ?? signals.watchedSince, signals.watchedSince)
+        return [since.addingTimeInterval(2 * policy.heartbeatInterval.value + 0.01),
+                since.addingTimeInterval(policy.heartbeatTimeout.value + 0.01)]
+    }
+
+    /// How many of the group's most recent deaths in a row came within `minUptime` of the node's creation, and
+    /// when the last one was. A node that has lived past `minUptime` since then ends the streak.
+    static func crashLoop(_ nodes: [ObservedNode], rules: GroupSpec.Remediation, now: Date) -> (Int, Date?) {
+        let deaths = nodes.compactMap { node in node.diedAt.map { (node, $0) } }.sorted { $0.1 > $1.1 }
+        guard let last = deaths.first?.1 else { return (0, nil) }
+        let survivor = nodes.contains { node in
+            node.diedAt == nil && !node.state.isFinal && !node.state.isStarting
+                && node.createdAt > last.addingTimeInterval(-rules.minUptime.value)
+                && now.timeIntervalSince(node.createdAt) >= rules.minUptime.value
+        }
+        if survivor { return (0, nil) }
+        var streak = 0
+        for (node, died) in deaths {
+            guard died.timeIntervalSince(node.createdAt) < rules.minUptime.value else { break }
+            streak += 1
+        }
+        return (streak, last)
+    }
+
+    static func pow2(_ n: Int) -> Double { Double(1 << min(max(n, 0), 30)) }
 }

@@ -25,10 +25,14 @@ public struct NodeRecord: Sendable, Hashable, Codable {
     public var address: String?
     public var createdAt: Date
     public var lastHeartbeat: Date?
+    /// When the node was judged unhealthy, if it was: replacements count against the group's budget, and young
+    /// deaths make a crash loop.
+    public var convictedAt: Date?
 
     public init(
         id: String, cluster: String, group: String, revision: Int, state: NodeState, stateReason: String,
-        stateSince: Date, instanceID: String? = nil, address: String? = nil, createdAt: Date, lastHeartbeat: Date? = nil
+        stateSince: Date, instanceID: String? = nil, address: String? = nil, createdAt: Date, lastHeartbeat: Date? = nil,
+        convictedAt: Date? = nil
     ) {
         self.id = id
         self.cluster = cluster
@@ -41,6 +45,7 @@ public struct NodeRecord: Sendable, Hashable, Codable {
         self.address = address
         self.createdAt = createdAt
         self.lastHeartbeat = lastHeartbeat
+        self.convictedAt = convictedAt
     }
 }
 

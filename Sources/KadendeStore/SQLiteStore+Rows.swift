@@ -38,12 +38,14 @@ extension SQLiteStore {
             throw StoreError(.database, "node \(row["id"] as String) has unknown state \(stateText)")
         }
         let heartbeat: Double? = row["last_heartbeat"]
+        let convicted: Double? = row["convicted_at"]
         return NodeRecord(
             id: row["id"], cluster: row["cluster"], group: row["group_name"], revision: row["revision"],
             state: state, stateReason: row["state_reason"], stateSince: Date(timeIntervalSince1970: row["state_since"]),
             instanceID: row["instance_id"], address: row["address"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            lastHeartbeat: heartbeat.map(Date.init(timeIntervalSince1970:))
+            lastHeartbeat: heartbeat.map(Date.init(timeIntervalSince1970:)),
+            convictedAt: convicted.map(Date.init(timeIntervalSince1970:))
         )
     }
 
@@ -91,6 +93,10 @@ extension SQLiteStore {
         let from = node.state
         try db.execute(sql: "UPDATE nodes SET state = ?, state_reason = ?, state_since = ? WHERE id = ?",
                        arguments: [state.rawValue, reason, at.timeIntervalSince1970, nodeID])
+        if state == .unhealthy {
+            try db.execute(sql: "UPDATE nodes SET convicted_at = ? WHERE id = ?", arguments: [at.timeIntervalSince1970, nodeID])
+            node.convictedAt = at
+        }
         if state.isFinal || state == .terminating {
             try db.execute(sql: "UPDATE certificates SET revoked = 1 WHERE node_id = ?", arguments: [nodeID])
             try db.execute(sql: "DELETE FROM enrolment_tokens WHERE node_id = ? AND used_at IS NULL", arguments: [nodeID])

@@ -69,6 +69,10 @@ extension SQLiteStore {
                 INSERT INTO clusters(name, created_at) VALUES ('default', strftime('%s', 'now'));
                 """)
         }
+        // Convictions drive the replacement budget and the crash-loop backoff, which must survive a restart.
+        migrator.registerMigration("v2-convicted-at") { db in
+            try db.execute(sql: "ALTER TABLE nodes ADD COLUMN convicted_at REAL")
+        }
         return migrator
     }
 }
