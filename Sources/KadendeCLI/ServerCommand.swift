@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KadendeCoordinator
+import KadendeModel
 import KadendeProviders
 import Logging
 
@@ -49,6 +50,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Guest TCP port forwarded to 127.0.0.1 for probes (repeatable).")
     var qemuForward: [Int] = []
 
+    @Option(help: "After a start, how long nobody is convicted while agents reconnect (e.g. 15s).")
+    var restartGrace: String = "15s"
+
+    @Option(help: "How long an enrolment token in user-data stays valid (e.g. 15m).")
+    var enrolmentTokenLifetime: String = "15m"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -69,6 +76,12 @@ struct ServerCommand: AsyncParsableCommand {
         config.httpHost = httpHost
         config.httpPort = httpPort
         config.advertisedEndpoints = advertise
+        guard let grace = Seconds(parsing: restartGrace) else { throw ValidationError("--restart-grace \(restartGrace): expected a duration such as 15s") }
+        config.restartGrace = grace.value
+        guard let lifetime = Seconds(parsing: enrolmentTokenLifetime), lifetime.value > 0 else {
+            throw ValidationError("--enrolment-token-lifetime \(enrolmentTokenLifetime): expected a duration such as 15m")
+        }
+        config.enrolmentTokenLifetime = lifetime.value
         switch processNetwork {
         case "shared": config.processNetwork = .shared
         case "namespaces":

@@ -239,7 +239,8 @@ public final class ReconcileLoop: Service, Sendable {
             log.warning("circuit breaker closed")
             events.append((.breakerClosed, "circuit breaker closed: the group is back under maxUnhealthy \(group.spec.remediation.maxUnhealthyPercent)%"))
         }
-        if let until = plan.safety.backoffUntil, previous?.backoffUntil != until {
+        // One event per backoff: a new streak, or a backoff after none.
+        if let until = plan.safety.backoffUntil, previous?.backoffUntil == nil || previous?.crashLoopStreak != plan.safety.crashLoopStreak {
             events.append((.crashLoopBackoff, "\(plan.safety.crashLoopStreak) node(s) in a row died within minUptime "
                 + "\(group.spec.remediation.minUptime); next node created at \(until)"))
         }

@@ -90,8 +90,9 @@ extension GroupSpec {
         /// At most `budget` replacements per `budgetWindow` in a group.
         public var budget: Int
         public var budgetWindow: Seconds
-        /// A node that dies within `minUptime` of its creation died young; each such death in a row doubles the
-        /// wait before the next replacement, from `backoff` up to `maxBackoff`.
+        /// A node that dies within `minUptime` of its creation died young. The first young death is replaced at
+        /// once; each further one in a row doubles the wait before the next replacement, from `backoff` up to
+        /// `maxBackoff`.
         public var minUptime: Seconds
         public var backoff: Seconds
         public var maxBackoff: Seconds

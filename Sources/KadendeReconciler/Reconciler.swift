@@ -169,12 +169,27 @@ public enum Reconciler {
             }
         }
 
-        let (streak, lastDeath) = crashLoop(input.nodes, rules: rules, now: now)
+        // Nodes convicted or failed in this very pass are deaths too: their replacement waits like any other.
+        let dyingNow = Set(actions.compactMap { action -> String? in
+            switch action {
+            case .replace(let id, _), .convict(let id, _), .fail(let id, _): id
+            default: nil
+            }
+        })
+        let history = input.nodes.map { node -> ObservedNode in
+            guard dyingNow.contains(node.id), node.diedAt == nil else { return node }
+            var dying = node
+            dying.convictedAt = now
+            return dying
+        }
+        let (streak, lastDeath) = crashLoop(history, rules: rules, now: now)
         safety.crashLoopStreak = streak
         if active.count < desired {
             let missing = desired - active.count
-            if streak > 0, let lastDeath {
-                let delay = min(rules.backoff.value * pow2(streak - 1), rules.maxBackoff.value)
+            // The first young death is replaced at once (it may be bad luck); each further one in a row doubles
+            // the wait.
+            if streak > 1, let lastDeath {
+                let delay = min(rules.backoff.value * pow2(streak - 2), rules.maxBackoff.value)
                 let until = lastDeath.addingTimeInterval(delay)
                 if until > now {
                     safety.backoffUntil = until

@@ -42,7 +42,7 @@ import Glibc
         let victim = before[1].id
         let pid = try #require(try server.agentProcesses()[victim])
         let cursor = try server.events(group: "web").last?.seq ?? 0
-        kill(pid, SIGKILL)
+        try server.killNode(victim)
 
         try await eventually("group back to 3 healthy nodes without \(victim)") {
             let nodes = try server.nodes(group: "web")

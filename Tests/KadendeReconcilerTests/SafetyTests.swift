@@ -92,15 +92,16 @@ import Testing
             let plan = Self.plan(dead, spec: Self.spec(desired: 1, remediation: rules))
             return plan.safety.backoffUntil.map { $0.timeIntervalSince(Self.t0) + 1 }
         }
-        #expect(delay(deaths: 1) == 10)
-        #expect(delay(deaths: 2) == 20)
-        #expect(delay(deaths: 3) == 40)
-        #expect(delay(deaths: 5) == 100, "capped at maxBackoff")
+        #expect(delay(deaths: 1) == nil, "one young death may be bad luck: replaced at once")
+        #expect(delay(deaths: 2) == 10)
+        #expect(delay(deaths: 3) == 20)
+        #expect(delay(deaths: 4) == 40)
+        #expect(delay(deaths: 6) == 100, "capped at maxBackoff")
     }
 
     @Test func backoffEndsWhenItsTimeComesAndASurvivorResetsTheStreak() {
         let rules = GroupSpec.Remediation(minUptime: Seconds(60), backoff: Seconds(10), maxBackoff: Seconds(100))
-        let dead = [Self.node("d0", .terminated, created: -20, convicted: -15)]
+        let dead = [Self.node("d0", .terminated, created: -40, convicted: -35), Self.node("d1", .terminated, created: -20, convicted: -15)]
         let plan = Self.plan(dead, spec: Self.spec(desired: 1, remediation: rules))
         #expect(plan.safety.backoffUntil == nil, "10 s have passed since the death")
         #expect(plan.actions.contains(.create(count: 1, reason: "0 of 1 nodes active; creating 1")))

@@ -124,12 +124,25 @@ final class ServerProcess: @unchecked Sendable {
     func events(group: String, after: Int64 = 0) throws -> [APIEvent] { try json(["events", "--group", group, "--after", "\(after)"]) }
 
     /// The process provider's record of its agent processes.
-    func agentProcesses() throws -> [String: Int32] {
+    /// Each process node's agent: node id → pid.
+    func agentProcesses() throws -> [String: Int32] { try processInstances(key: "agentPID") }
+
+    /// Each process node's keeper, the leader of the session that is the node: node id → pid.
+    func nodeSessions() throws -> [String: Int32] { try processInstances(key: "pid") }
+
+    /// Kills a whole process node (keeper, agent, the group's commands), as a machine that dies.
+    func killNode(_ nodeID: String) throws {
+        guard let keeper = try nodeSessions()[nodeID] else { throw CLIError(message: "no session for \(nodeID)") }
+        kill(-keeper, SIGKILL)
+        if let agent = try agentProcesses()[nodeID] { kill(agent, SIGKILL) }
+    }
+
+    private func processInstances(key: String) throws -> [String: Int32] {
         guard let data = FileManager.default.contents(atPath: dataDirectory + "/process/instances.json"),
               let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [:] }
         var out: [String: Int32] = [:]
         for entry in list {
-            if let node = entry["nodeID"] as? String, let pid = entry["pid"] as? Int { out[node] = Int32(pid) }
+            if let node = entry["nodeID"] as? String, let pid = entry[key] as? Int { out[node] = Int32(pid) }
         }
         return out
     }
@@ -148,6 +161,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Kills every agent and virtual machine this server started and removes the data directory.
     func cleanUp() {
         terminate()
+        for pid in (try? nodeSessions().values).map(Array.init) ?? [] { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
         for pid in (try? agentProcesses().values).map(Array.init) ?? [] { kill(pid, SIGKILL) }
         for pid in virtualMachines().values { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: dataDirectory)
