@@ -6,8 +6,9 @@ import struct Foundation.Date
 ///
 /// Silence alone is weak evidence: a stalled agent, a lossy link and a partition of the coordinator all look like
 /// it. So silence counts only once it is unlikely (φ above the threshold, and at least two heartbeat intervals),
-/// and it convicts only with a second signal: an external probe failing, or the provider reporting the machine
-/// stopped. With nothing else to go on, silence convicts at the ceiling (`heartbeatTimeout`). A silent agent on a
+/// and it convicts only with a second signal: an external probe failing while the agent's connection is closed
+/// (its process is gone), or the provider reporting the machine stopped. With nothing else to go on, silence
+/// convicts at the ceiling (`heartbeatTimeout`). A silent agent on a
 /// node that still answers its external probes is an agent problem: the node is left serving for `agentGrace`
 /// while the agent is restarted. A probe failure reported by a live agent convicts on its own: the agent is the
 /// best witness of its node. An external probe failing while the agent reports is only suspect: the path between
@@ -35,7 +36,14 @@ public enum HealthJudge {
                 return Verdict(.dead, "\(quiet) and the provider reports the instance stopped", providerConfirmed: true)
             }
             if let probe = failing.first {
-                return Verdict(.dead, "\(quiet) and external probe \(probe.name) failing: \(probe.output ?? "no answer")")
+                let evidence = "external probe \(probe.name) failing: \(probe.output ?? "no answer")"
+                // A closed connection means the agent's process is gone (its kernel said so). One still open is
+                // a paused agent or a cut link, which lossy networks fake: that waits for the ceiling.
+                if !s.connected || silence > policy.heartbeatTimeout.value {
+                    return Verdict(.dead, "\(quiet), \(s.connected ? "past the ceiling \(policy.heartbeatTimeout)" : "its connection closed,") and \(evidence)")
+                }
+                return Verdict(.suspect, "\(quiet) and \(evidence); its connection is still open (paused or cut off): "
+                    + "convicted at the ceiling \(policy.heartbeatTimeout) unless it speaks")
             }
             if serving {
                 let down = silence
@@ -43,8 +51,10 @@ public enum HealthJudge {
                     return Verdict(.unhealthy, "\(quiet) while the node still answers its external probes; agent grace \(policy.agentGrace) is over"
                         + (s.agentRestartRequested != nil ? " and restarting the agent did not bring it back" : ""))
                 }
+                // A paused or briefly cut agent comes back by itself: the agent is restarted only once its silence
+                // passes the ceiling.
                 return Verdict(.suspect, "agent down, node serving: \(quiet) but every external probe passes; grace \(policy.agentGrace)",
-                               remedy: .restartAgent)
+                               remedy: silence > policy.heartbeatTimeout.value ? .restartAgent : nil)
             }
             if silence > policy.heartbeatTimeout.value {
                 return Verdict(.dead, "no heartbeat for \(format(silence)), past the ceiling \(policy.heartbeatTimeout)"

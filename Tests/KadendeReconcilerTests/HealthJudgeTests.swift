@@ -22,7 +22,7 @@ import Testing
     /// A node heard every second for 30 s, last `heartbeat` seconds from now.
     static func signals(heartbeat: Double?, watched: Double = -100, created: Double = -1000, instance: InstanceStatus? = .running,
                         missing: Bool = false, probes: [ProbeResult.Status] = [], external: [ProbeResult.Status] = [],
-                        jitter: Double = 0) -> HealthSignals {
+                        jitter: Double = 0, connected: Bool = true) -> HealthSignals {
         var history = HeartbeatHistory()
         if let heartbeat {
             for i in stride(from: 30, through: 0, by: -1) {
@@ -31,7 +31,7 @@ import Testing
         }
         return HealthSignals(
             lastHeartbeat: heartbeat.map { now + $0 }, history: history, watchedSince: now + watched, createdAt: now + created,
-            instance: instance, instanceMissing: missing,
+            connected: connected, instance: instance, instanceMissing: missing,
             probes: probes.enumerated().map { ProbeResult(name: "p\($0)", status: $1, output: "out \($0)") },
             external: external.enumerated().map { ProbeResult(name: "e\($0)", status: $1, output: "ext \($0)") })
     }
@@ -42,11 +42,15 @@ import Testing
         Row(why: "past the floor but φ under the threshold: late, shown as suspect", signals: signals(heartbeat: -2.1), kind: .suspect),
         Row(why: "silent (φ over the threshold) with nothing else known: suspect until the ceiling", signals: signals(heartbeat: -3), kind: .suspect),
         Row(why: "silent past the ceiling: dead, whatever else is unknown", signals: signals(heartbeat: -5.2), kind: .dead),
-        Row(why: "agent silent + external probe failing: dead, well before the ceiling",
-            signals: signals(heartbeat: -2.6, external: [.critical]), kind: .dead),
-        Row(why: "agent silent + every external probe passing: agent down, node serving; restart the agent, keep the node",
-            signals: signals(heartbeat: -3, external: [.passing]), kind: .suspect, remedy: .restartAgent),
-        Row(why: "agent down but node serving even past the ceiling: the grace, not the ceiling, applies",
+        Row(why: "agent silent, its connection closed, external probe failing: dead, well before the ceiling",
+            signals: signals(heartbeat: -2.6, external: [.critical], connected: false), kind: .dead),
+        Row(why: "agent silent + external probe failing but its connection still open (paused, or a lossy link): suspect",
+            signals: signals(heartbeat: -2.6, external: [.critical]), kind: .suspect),
+        Row(why: "the same past the ceiling: dead (a real cut)",
+            signals: signals(heartbeat: -5.5, external: [.critical]), kind: .dead),
+        Row(why: "agent silent + every external probe passing: agent down (or paused), node serving; keep the node",
+            signals: signals(heartbeat: -3, external: [.passing]), kind: .suspect),
+        Row(why: "agent down, node serving, past the ceiling: the grace, not the ceiling, applies; restart the agent",
             signals: signals(heartbeat: -20, external: [.passing]), kind: .suspect, remedy: .restartAgent),
         Row(why: "agent down, node serving, past the agent grace: unhealthy, replaced",
             signals: signals(heartbeat: -31, external: [.passing]), kind: .unhealthy),
@@ -82,7 +86,7 @@ import Testing
     }
 
     @Test func reasonsNameTheEvidence() {
-        let dead = HealthJudge.judge(Self.signals(heartbeat: -2.6, external: [.critical]), policy: Self.policy, now: Self.now)
+        let dead = HealthJudge.judge(Self.signals(heartbeat: -2.6, external: [.critical], connected: false), policy: Self.policy, now: Self.now)
         #expect(dead.reason.contains("external probe e0 failing: ext 0"), "\(dead.reason)")
         let sick = HealthJudge.judge(Self.signals(heartbeat: -0.2, probes: [.critical]), policy: Self.policy, now: Self.now)
         #expect(sick.reason == "probe p0 critical: out 0")
@@ -90,6 +94,6 @@ import Testing
 
     @Test func providerFactsAreMarkedAsSuch() {
         #expect(HealthJudge.judge(Self.signals(heartbeat: -0.1, instance: .terminated), policy: Self.policy, now: Self.now).providerConfirmed)
-        #expect(!HealthJudge.judge(Self.signals(heartbeat: -2.6, external: [.critical]), policy: Self.policy, now: Self.now).providerConfirmed)
+        #expect(!HealthJudge.judge(Self.signals(heartbeat: -2.6, external: [.critical], connected: false), policy: Self.policy, now: Self.now).providerConfirmed)
     }
 }

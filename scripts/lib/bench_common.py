@@ -1,5 +1,6 @@
 """What Kadende's benchmarks share: a real `kadende server` on loopback ports, the CLI, and the report."""
 import json, socket, subprocess, sys
+from datetime import datetime
 
 
 def free_port():
@@ -37,3 +38,13 @@ def publish(lines, out, mode):
     with open(out, mode) as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
+
+
+def parse_time(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]

@@ -1,18 +1,12 @@
-"""Detection and replacement of dead nodes with the process provider, and the agent's idle footprint.
+"""The agent's footprint at rest: binary size, RSS and CPU of idle agents heartbeating once a second.
 
-Starts a real `kadende server` (release build) on loopback, applies a group whose heartbeats are 1 s apart with a
-3 s timeout, then kills one agent with SIGKILL at a time and reads from the coordinator's events how long it took
-to convict the node and to have a healthy replacement. Bounded: a fixed number of kills, each waited for at most
-60 s.
+Starts a real `kadende server` (release build) on loopback with process nodes running the packaged agent, and
+reads each agent's /proc for 10 s. Bounded: one group, one window.
 """
 import argparse, json, os, signal, statistics, subprocess, sys, tempfile, time
 from datetime import datetime
 
 from bench_common import cli, publish, start_server, stop_server
-
-
-def parse_time(text):
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def kib(pid, field, source="status"):
@@ -31,18 +25,11 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
-def percentile(values, p):
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--agent", required=True, help="the packaged (static, stripped) kadende-agent")
     ap.add_argument("--nodes", type=int, default=5)
-    ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -59,7 +46,7 @@ def main():
 
         # Idle agents: RSS now, CPU over 10 s.
         with open(f"{data}/process/instances.json") as f:
-            pids = [i["pid"] for i in json.load(f)]
+            pids = [i["agentPID"] for i in json.load(f)]
         rss = [kib(p, "VmRSS") for p in pids]
         anon = [kib(p, "Anonymous", "smaps_rollup") for p in pids]
         t0 = [cpu_ticks(p) for p in pids]
@@ -68,43 +55,11 @@ def main():
         hz = os.sysconf("SC_CLK_TCK")
         idle_cpu = [100 * t / hz / 10 for t in ticks]
 
-        detect, replace = [], []
-        for _ in range(a.kills):
-            nodes = cli(a.bin, url, "node", "list", "--group", "bench")
-            with open(f"{data}/process/instances.json") as f:
-                by_node = {i["nodeID"]: i["pid"] for i in json.load(f)}
-            victim = nodes[0]["id"]
-            cursor = max([e["seq"] for e in cli(a.bin, url, "events", "--group", "bench")] or [0])
-            killed_at = time.time()
-            os.kill(by_node[victim], signal.SIGKILL)
-            deadline = killed_at + 60
-            convicted = healthy = None
-            while time.time() < deadline and healthy is None:
-                time.sleep(0.1)
-                for e in cli(a.bin, url, "events", "--group", "bench", "--after", str(cursor)):
-                    cursor = e["seq"]
-                    if e.get("nodeID") == victim and "→ unhealthy" in e["reason"]:
-                        convicted = parse_time(e["at"])
-                    if convicted and e.get("nodeID") != victim and "enrolling → healthy" in e["reason"]:
-                        healthy = parse_time(e["at"])
-            if convicted is None or healthy is None:
-                sys.exit(f"kill of {victim} was not handled within 60 s")
-            detect.append(convicted - killed_at)
-            replace.append(healthy - killed_at)
-
         stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
         cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
         lines = [
             "# Kadende benchmarks", "",
             f"Measured by `scripts/bench` on {stamp} UTC, {os.cpu_count()} cores ({cpu}), release builds.", "",
-            "## Dead node: detection and replacement (process provider)", "",
-            f"{a.nodes} nodes, heartbeat every 1 s, timeout 3 s; one agent killed with SIGKILL at a time, {a.kills} times.",
-            "Detection: kill → the node's `→ unhealthy` event. Replacement: kill → the new node's `enrolling → healthy` event.", "",
-            "| figure | p50 | p99 | max |", "|---|---|---|---|",
-            f"| detection | {percentile(detect, 50):.2f} s | {percentile(detect, 99):.2f} s | {max(detect):.2f} s |",
-            f"| replacement healthy | {percentile(replace, 50):.2f} s | {percentile(replace, 99):.2f} s | {max(replace):.2f} s |", "",
-            "The walking skeleton convicts on heartbeat silence alone: detection is the timeout (3 s) less the time since the",
-            "agent's last heartbeat when it died (up to one interval), so about 2 to 3 s; the replacement is requested in the same pass.", "",
             "## Agent at rest", "",
             "The agent as nodes get it: `scripts/package-agent` (static Swift runtime, -Osize, stripped).", "",
             "| figure | value |", "|---|---|",
@@ -123,10 +78,12 @@ def main():
         try:
             with open(f"{data}/process/instances.json") as f:
                 for i in json.load(f):
-                    try:
-                        os.kill(i["pid"], signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                    for pid in (-i["pid"], i["pid"], i.get("agentPID", 0)):
+                        try:
+                            if pid:
+                                os.kill(pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
         except FileNotFoundError:
             pass
 
