@@ -85,7 +85,7 @@ let package = Package(
         .target(name: "KadendeCoordinator", dependencies: [
             "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
             "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
-            "KadendeProbes",
+            "KadendeProbes", .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

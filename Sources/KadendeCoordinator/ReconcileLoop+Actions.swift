@@ -82,7 +82,10 @@ extension ReconcileLoop {
                 try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nil,
                                                       kind: .orphanDestroyed, reason: "instance \(instanceID): \(reason)"))
             case .finishTermination(let nodeID):
-                if let instanceID = context.nodes[nodeID]?.instanceID {
+                guard let node = context.nodes[nodeID] else { return false }
+                guard preTerminateFinished(node, context, reason: node.stateReason) else { return false }
+                gateway.disconnect(nodeID: nodeID)
+                if let instanceID = node.instanceID {
                     try await destroy(instanceID: instanceID, nodeID: nodeID, reason: "finishing termination", context)
                 }
                 try await store.transition(nodeID: nodeID, to: .terminated, reason: "instance destroyed", at: now())
@@ -167,8 +170,10 @@ extension ReconcileLoop {
     }
 
     /// `terminating` is recorded before the provider is asked, so a crash in between is finished on restart.
+    /// With a `preTerminate` hook the node stays `terminating` until the hook ends; a later pass finishes it.
     private func terminate(nodeID: String, reason: String, _ context: ActionContext) async throws {
-        try await store.transition(nodeID: nodeID, to: .terminating, reason: reason, at: now())
+        let node = try await store.transition(nodeID: nodeID, to: .terminating, reason: reason, at: now())
+        guard preTerminateFinished(node, context, reason: reason) else { return }
         gateway.disconnect(nodeID: nodeID)
         if let instanceID = context.nodes[nodeID]?.instanceID {
             try await destroy(instanceID: instanceID, nodeID: nodeID, reason: reason, context)
@@ -192,6 +197,8 @@ extension ReconcileLoop {
             m.holds[nodeID] = nil
             m.agentRestarts[nodeID] = nil
             m.verdicts[nodeID] = nil
+            m.hooks["preTerminate/\(nodeID)"] = nil
+            m.hooks["postReady/\(nodeID)"] = nil
         }
         tracker.forget(nodeID)
         gateway.disconnect(nodeID: nodeID)

@@ -39,6 +39,8 @@ public final class ReconcileLoop: Service, Sendable {
         var holds: [String: String] = [:]
         var agentRestarts: [String: Date] = [:]
         var hold: String?
+        /// Lifecycle hooks started or finished, by hook and node.
+        var hooks: [String: HookState] = [:]
     }
 
     let store: any Store
@@ -200,6 +202,7 @@ public final class ReconcileLoop: Service, Sendable {
         let context = ActionContext(group: group, provider: provider, nodes: Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                     logger: log)
         await record(plan, group: group, key: key, log: log)
+        startPostReady(nodes, group: group)
         var acted = false
         for action in plan.actions {
             if await execute(action, context) { acted = true }

@@ -36,6 +36,7 @@ public final class AgentGateway: Service, Sendable {
     let logger: Logger
     private let server: Mutex<NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>?> = Mutex(nil)
     private let connections = Mutex<[ObjectIdentifier: (node: String?, channel: any Channel)]>([:])
+    private let pending = Mutex<[String: CheckedContinuation<CommandResult, any Error>]>([:])
 
     public init(configuration: GatewayConfiguration, tls: TLSConfiguration, store: any Store, enrolment: EnrolmentService,
                 tracker: HeartbeatTracker, now: @escaping @Sendable () -> Date, logger: Logger) throws {
@@ -98,6 +99,44 @@ public final class AgentGateway: Service, Sendable {
     /// Drops a node's live connection, e.g. once it is terminated and its certificate revoked.
     public func disconnect(nodeID: String) {
         for (_, entry) in connections.withLock({ $0 }) where entry.node == nodeID { entry.channel.close(promise: nil) }
+    }
+
+    /// Runs a command on a node through its agent and waits for the result, at most `timeout` plus a margin for
+    /// the round trip. Fails when the node has no live connection.
+    public func runCommand(nodeID: String, _ command: RunCommand) async throws -> CommandResult {
+        guard let channel = connections.withLock({ $0.values.first { $0.node == nodeID }?.channel }) else {
+            throw GatewayError("node \(nodeID) has no live connection")
+        }
+        let frame = try WireCodec.encode(.runCommand(command))
+        return try await withThrowingTaskGroup(of: CommandResult.self) { group in
+            group.addTask {
+                try await withCheckedThrowingContinuation { continuation in
+                    self.pending.withLock { $0[command.id] = continuation }
+                    channel.writeAndFlush(frame).whenFailure { error in
+                        self.pending.withLock { $0.removeValue(forKey: command.id) }?.resume(throwing: error)
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int((command.timeoutSeconds + 5) * 1000)))
+                throw GatewayError("node \(nodeID) did not report command \(command.id) within \(Int(command.timeoutSeconds + 5))s")
+            }
+            defer {
+                group.cancelAll()
+                pending.withLock { $0.removeValue(forKey: command.id) }?.resume(throwing: CancellationError())
+            }
+            guard let result = try await group.next() else { throw CancellationError() }
+            return result
+        }
+    }
+
+    /// A result from an agent: resumes whoever waits for it. Unknown ids (late, or made up) are dropped.
+    func complete(_ result: CommandResult, from nodeID: String) {
+        guard let continuation = pending.withLock({ $0.removeValue(forKey: result.id) }) else {
+            logger.warning("command result nobody waits for", metadata: ["node.id": "\(nodeID)", "command.id": "\(result.id.prefix(40))"])
+            return
+        }
+        continuation.resume(returning: result)
     }
 
     func register(_ channel: any Channel, node: String?) {

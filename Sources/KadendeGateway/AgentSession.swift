@@ -118,7 +118,12 @@ struct AgentSession {
         case .bye(let bye):
             logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
             throw WireError(.unexpectedMessage, "closing after bye")
-        case .welcome, .enrolled, .push, .refused, .renewed:
+        case .commandResult(let result):
+            let node = try authenticated(claim: nil)
+            guard helloDone else { throw WireError(.unexpectedMessage, "command result before hello") }
+            gateway.complete(result, from: node)
+            return nil
+        case .welcome, .enrolled, .push, .refused, .renewed, .runCommand:
             throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
         }
     }

@@ -107,7 +107,7 @@ public enum Reconciler {
                 default:
                     if node.state == .suspect { actions.append(.transition(nodeID: node.id, to: .healthy, reason: verdict.reason)) }
                 }
-                wakeups.append(contentsOf: heartbeatWakeups(signals, policy: policy))
+                wakeups.append(contentsOf: heartbeatWakeups(signals, policy: policy, now: now))
                 active.append(node)
             }
         }
@@ -224,10 +224,14 @@ public enum Reconciler {
 
     /// When the verdict of a node that speaks could next change: when a heartbeat would be late, and at the
     /// ceiling.
-    static func heartbeatWakeups(_ signals: HealthSignals, policy: GroupSpec.HealthPolicy) -> [Date] {
+    static func heartbeatWakeups(_ signals: HealthSignals, policy: GroupSpec.HealthPolicy, now: Date) -> [Date] {
+        let interval = policy.heartbeatInterval.value
         let since = max(signals.lastHeartbeat ?? signals.watchedSince, signals.watchedSince)
-        return [since.addingTimeInterval(2 * policy.heartbeatInterval.value + 0.01),
-                since.addingTimeInterval(policy.heartbeatTimeout.value + 0.01)]
+        var wakeups = [since.addingTimeInterval(2 * interval + 0.01), since.addingTimeInterval(policy.heartbeatTimeout.value + 0.01)]
+        // Once a heartbeat is overdue, φ may cross its threshold at any moment: look often, so detection is not
+        // delayed by the idle pace of the loop.
+        if now.timeIntervalSince(since) > interval { wakeups.append(now.addingTimeInterval(min(0.1, interval / 5))) }
+        return wakeups
     }
 
     /// How many of the group's most recent deaths in a row came within `minUptime` of the node's creation, and

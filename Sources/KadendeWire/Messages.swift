@@ -17,6 +17,8 @@ public enum MessageType: UInt16, Sendable, CaseIterable {
     case refused = 9
     case renew = 10
     case renewed = 11
+    case runCommand = 12
+    case commandResult = 13
 
     /// Whether a receiver must understand a message of this type. Hello, enrol and push change what the receiver
     /// does next; a heartbeat from a newer agent's optional extension does not.
@@ -171,6 +173,38 @@ public struct Renewed: Codable, Sendable, Hashable {
     }
 }
 
+/// Coordinator → agent: run a command on the node (a lifecycle hook such as draining it from Swarm or
+/// Kubernetes before it is terminated), as root, without a shell unless `shell`.
+public struct RunCommand: Codable, Sendable, Hashable {
+    public var id: String
+    public var command: [String]
+    public var shell: Bool
+    public var timeoutSeconds: Double
+    public var environment: [String: String]
+    public init(id: String, command: [String], shell: Bool, timeoutSeconds: Double, environment: [String: String]) {
+        self.id = id
+        self.command = command
+        self.shell = shell
+        self.timeoutSeconds = timeoutSeconds
+        self.environment = environment
+    }
+}
+
+/// Agent → coordinator: how a `RunCommand` ended, with the start of its output.
+public struct CommandResult: Codable, Sendable, Hashable {
+    public var id: String
+    public var exitStatus: Int32?
+    public var timedOut: Bool
+    public var output: String
+    public init(id: String, exitStatus: Int32?, timedOut: Bool, output: String) {
+        self.id = id
+        self.exitStatus = exitStatus
+        self.timedOut = timedOut
+        self.output = output
+    }
+    public var succeeded: Bool { exitStatus == 0 && !timedOut }
+}
+
 public enum WireMessage: Sendable, Hashable {
     case hello(Hello)
     case welcome(Welcome)
@@ -183,6 +217,8 @@ public enum WireMessage: Sendable, Hashable {
     case refused(Refused)
     case renew(Renew)
     case renewed(Renewed)
+    case runCommand(RunCommand)
+    case commandResult(CommandResult)
     /// A message type this build does not know and that the sender marked optional.
     case ignored(type: UInt16)
 
@@ -199,6 +235,8 @@ public enum WireMessage: Sendable, Hashable {
         case .refused: .refused
         case .renew: .renew
         case .renewed: .renewed
+        case .runCommand: .runCommand
+        case .commandResult: .commandResult
         case .ignored: nil
         }
     }

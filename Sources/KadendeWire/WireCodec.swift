@@ -23,6 +23,8 @@ public enum WireCodec {
         case .refused(let m): (type, body) = (.refused, try encoder.encode(m))
         case .renew(let m): (type, body) = (.renew, try encoder.encode(m))
         case .renewed(let m): (type, body) = (.renewed, try encoder.encode(m))
+        case .runCommand(let m): (type, body) = (.runCommand, try encoder.encode(m))
+        case .commandResult(let m): (type, body) = (.commandResult, try encoder.encode(m))
         case .ignored(let t): throw WireError(.unknownMessage, "cannot send unknown message type \(t)")
         }
         return Frame(flags: type.isRequired ? .required : [], type: type.rawValue, payload: allocator.buffer(bytes: body))
@@ -54,6 +56,8 @@ public enum WireCodec {
             case .refused: return .refused(try decoder.decode(Refused.self, from: body))
             case .renew: return .renew(try decoder.decode(Renew.self, from: body))
             case .renewed: return .renewed(try decoder.decode(Renewed.self, from: body))
+            case .runCommand: return .runCommand(try decoder.decode(RunCommand.self, from: body))
+            case .commandResult: return .commandResult(try decoder.decode(CommandResult.self, from: body))
             }
         } catch {
             throw WireError(.malformedFrame, "\(type) body does not parse: \(Self.summary(of: error))")

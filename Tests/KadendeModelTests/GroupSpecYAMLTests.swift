@@ -116,3 +116,84 @@ import Testing
         #expect(Seconds(parsing: text) == nil)
     }
 }
+
+@Suite struct HealthSpecYAMLTests {
+    static let base = """
+        name: web
+        provider: process
+        size: 2
+        """
+
+    @Test func probesExternalProbesRemediationAndHooksDecode() throws {
+        let spec = try GroupSpec(yaml: Self.base + """
+
+            health:
+              probes:
+                - name: api
+                  http: {url: "http://127.0.0.1:8080/healthz", status: 200}
+                  interval: 2s
+                  timeout: 1s
+                  rise: 2
+                  fall: 4
+                - name: worker
+                  exec: {command: [/usr/local/bin/check, --quick], env: {MODE: fast}, user: nobody}
+                - {name: docker, systemd: {unit: docker.service}}
+                - {name: beat, file: {path: /var/run/beat, maxAge: 30s}}
+                - {name: redis, tcp: {port: 6379}}
+              external:
+                - {name: http, http: {port: 8080, path: /ready}}
+                - {name: ssh, tcp: {port: 22}, interval: 5s, fall: 3}
+            remediation:
+              maxUnhealthy: 25%
+              budget: {replacements: 5, per: 1h}
+              crashLoop: {minUptime: 2m, backoff: 30s, maxBackoff: 30m}
+              maxSurge: 1
+            hooks:
+              preTerminate: {on: node, command: [docker, swarm, leave], timeout: 2m}
+            """)
+        #expect(spec.health.probes.map(\.name) == ["api", "worker", "docker", "beat", "redis"])
+        #expect(spec.health.probes[0].check == .http(url: "http://127.0.0.1:8080/healthz", status: 200))
+        #expect(spec.health.probes[0].rise == 2 && spec.health.probes[0].fall == 4 && spec.health.probes[0].interval == 2)
+        #expect(spec.health.probes[1].check == .exec(command: ["/usr/local/bin/check", "--quick"], environment: ["MODE": "fast"], user: "nobody", shell: false))
+        #expect(spec.health.probes[3].check == .file(path: "/var/run/beat", maxAge: 30))
+        #expect(spec.health.probes[4].check == .tcp(host: "127.0.0.1", port: 6379))
+        #expect(spec.health.external[0].check == .http(port: 8080, path: "/ready", status: nil))
+        #expect(spec.remediation == GroupSpec.Remediation(maxUnhealthyPercent: 25, budget: 5, budgetWindow: Seconds(3600), minUptime: Seconds(120),
+                                                         backoff: Seconds(30), maxBackoff: Seconds(1800), maxSurge: 1))
+        #expect(spec.hooks.preTerminate == GroupSpec.Hook(on: .node, command: ["docker", "swarm", "leave"], timeout: Seconds(120)))
+    }
+
+    /// Each bad probe or rule is refused with the path that names it.
+    @Test(arguments: [
+        ("health: {probes: [{name: a}]}", "health.probes[0]", "exactly one of"),
+        ("health: {probes: [{name: a, tcp: {port: 1}, http: {url: 'http://x/'}}]}", "health.probes[0]", "exactly one of"),
+        ("health: {probes: [{name: a, tcp: {port: 70000}}]}", "health.probes[0].tcp.port", "not a port"),
+        ("health: {probes: [{name: a, tcp: {port: 1}}, {name: a, tcp: {port: 2}}]}", "health.probes[1].name", "used twice"),
+        ("health: {probes: [{name: a, http: {url: 'https://x/'}}]}", "health.probes[0].http.url", "http:// URL"),
+        ("health: {probes: [{name: a, exec: {command: []}}]}", "health.probes[0].exec.command", "must name a command"),
+        ("health: {probes: [{name: a, tcp: {port: 1}, interval: 10ms}]}", "health.probes[0].interval", "at least 100ms"),
+        ("health: {probes: [{name: a, tcp: {port: 1}, fall: 0}]}", "health.probes[0].fall", "1 to 100"),
+        ("health: {probes: [{name: a, tcp: {port: 1}, retries: 3}]}", "health.probes[0].retries", "unknown key"),
+        ("health: {external: [{name: e, tcp: {port: 1}, http: {port: 2}}]}", "health.external[0]", "exactly one of tcp, http"),
+        ("health: {phiThreshold: 0.5}", "health.phiThreshold", "between 1 and 30"),
+        ("remediation: {maxUnhealthy: 40}", "remediation.maxUnhealthy", "percentage"),
+        ("remediation: {maxUnhealthy: 0%}", "remediation.maxUnhealthy", "between 1% and 100%"),
+        ("remediation: {crashLoop: {backoff: 1m, maxBackoff: 10s}}", "remediation.crashLoop.maxBackoff", "below backoff"),
+        ("hooks: {preTerminate: {on: somewhere, command: [x]}}", "hooks.preTerminate.on", "node or coordinator"),
+        ("hooks: {postReady: {on: node, command: []}}", "hooks.postReady.command", "must name a command"),
+    ])
+    func badHealthSpecsAreRefusedWithTheirPath(yaml: String, path: String, message: String) {
+        let error = #expect(throws: SpecError.self) { try GroupSpec(yaml: Self.base + "\n" + yaml + "\n") }
+        #expect(error?.path == path, "\(String(describing: error))")
+        #expect(error?.description.contains(message) == true, "\(String(describing: error))")
+    }
+
+    @Test func theDrainExamplesDeclareTheirHooks() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples").standardized
+        for file in ["swarm-workers.yaml", "kubernetes-workers.yaml"] {
+            let spec = try GroupSpec(yaml: String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8))
+            #expect(spec.hooks.preTerminate?.on == .coordinator, "\(file)")
+            #expect(!spec.health.probes.isEmpty, "\(file)")
+        }
+    }
+}

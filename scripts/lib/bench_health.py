@@ -115,7 +115,19 @@ def kill_node(instance):
             pass
 
 
+def wait_grace(c, limit=60):
+    """After a start the coordinator convicts nobody for its grace (15 s): detection is measured after it."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        safety = c.cli("group", "get", "bench").get("safety") or {}
+        if safety and not safety.get("held"):
+            return
+        time.sleep(0.5)
+    sys.exit("the coordinator's start-up grace did not end")
+
+
 def detection(c, nodes, kills):
+    wait_grace(c)
     detect, reasons = [], {}
     for k in range(kills):
         serving = c.wait_serving(nodes)

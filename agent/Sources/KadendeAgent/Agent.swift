@@ -5,6 +5,7 @@ import KadendeSupport
 import KadendeWire
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 import X509
 #if canImport(FoundationEssentials)
@@ -168,7 +169,13 @@ public final class Agent: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.heartbeats(outbound: outbound, intervalMillis: interval) }
                 while let frame = try await frames.next() {
-                    if let reply = try await self.handle(WireCodec.decode(frame)) {
+                    let message = try WireCodec.decode(frame)
+                    if case .runCommand(let command) = message {
+                        // A hook may take minutes: it runs beside the session, which keeps reading and beating.
+                        group.addTask { try await outbound.write(WireCodec.encode(.commandResult(await self.run(command)))) }
+                        continue
+                    }
+                    if let reply = try await self.handle(message) {
                         try await outbound.write(WireCodec.encode(reply))
                     }
                 }
@@ -189,6 +196,23 @@ public final class Agent: Sendable {
                 try await outbound.write(WireCodec.encode(.renew(renew)))
             }
             try await Task.sleep(for: .milliseconds(intervalMillis))
+        }
+    }
+
+    /// Runs a command the coordinator asked for (a lifecycle hook) with its timeout, on the blocking pool.
+    func run(_ command: RunCommand) async -> CommandResult {
+        let argv = command.shell ? ["/bin/sh", "-c", command.command.joined(separator: " ")] : command.command
+        var env = ["PATH": Spawn.defaultPath, "LANG": "C.UTF-8", "KADENDE_NODE_ID": nodeID]
+        env.merge(command.environment) { _, given in given }
+        let environment = env
+        logger.info("running command for the coordinator", metadata: ["command.id": "\(command.id)", "argv": "\(argv.first ?? "")"])
+        do {
+            let outcome = try await NIOThreadPool.singleton.runIfActive {
+                try Spawn.capture(argv, environment: environment, timeout: min(max(command.timeoutSeconds, 0.001), 3600), outputLimit: 4096)
+            }
+            return CommandResult(id: command.id, exitStatus: outcome.exitStatus, timedOut: outcome.timedOut, output: outcome.output)
+        } catch {
+            return CommandResult(id: command.id, exitStatus: nil, timedOut: false, output: "\(error)")
         }
     }
 
@@ -227,7 +251,9 @@ public final class Agent: Sendable {
             return nil
         case .bye(let bye):
             throw AgentError("coordinator said goodbye: \(bye.reason)")
-        case .hello, .welcome, .enrol, .enrolled, .heartbeat, .ack, .renew:
+        case .runCommand(let command):
+            return .commandResult(await run(command))
+        case .hello, .welcome, .enrol, .enrolled, .heartbeat, .ack, .renew, .commandResult:
             throw AgentError("unexpected \(message.type.map { "\($0)" } ?? "message") from coordinator")
         }
     }
