@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "KadendeProbesTests", dependencies: [
             "KadendeProbes", "KadendeWire", "KadendeSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KadendeAgentTests", dependencies: [
             "KadendeAgent", "KadendePKI", "KadendeWire",

@@ -119,7 +119,7 @@ public final class ReconcileLoop: Service, Sendable {
 
     /// The coordinator checks itself before it convicts anyone: its start-up grace, its clock, and whether it
     /// still hears from enough of the fleet. Returns why convictions are held, or nil.
-    func selfCheck(_ groups: [GroupRecord]) async throws -> String? {
+    public func selfCheck(_ groups: [GroupRecord]) async throws -> String? {
         let now = self.now()
         let (watchStart, clockNote): (Date, String?) = memory.withLock { m in
             var note: String?
