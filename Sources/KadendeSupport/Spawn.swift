@@ -25,14 +25,20 @@ public enum Spawn {
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         // POSIX_SPAWN_SETSID (glibc ≥ 2.26) is not imported into Swift.
-        posix_spawnattr_setflags(&attributes, Int16(0x80 | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        cleanSignals(&attributes, flags: 0x80)
+        return try spawn(executable, arguments, &actions, &attributes)
+    }
+
+    /// The child starts with no signal blocked and every handler at its default, whatever the parent (NIO blocks
+    /// SIGPIPE, the shell ignores SIGINT for background jobs) had; `flags` adds to that.
+    static func cleanSignals(_ attributes: inout posix_spawnattr_t, flags: Int32) {
+        posix_spawnattr_setflags(&attributes, Int16(flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
         var all = sigset_t()
         sigfillset(&all)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        return try spawn(executable, arguments, &actions, &attributes)
     }
 
     /// Runs a short helper to completion and returns its exit status.
