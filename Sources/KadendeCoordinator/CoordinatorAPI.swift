@@ -156,7 +156,7 @@ struct CoordinatorAPI: ControlPlane {
                 verdictReason: coordinator.reconciler.verdict(nodeID: node.id)?.reason)
     }
 
-    private func call<T>(_ body: () async throws -> T) async throws(APIError) -> T {
+    func call<T>(_ body: () async throws -> T) async throws(APIError) -> T {
         do {
             return try await body()
         } catch let error as StoreError where error.code == .notFound {

@@ -198,7 +198,7 @@ public final class ReconcileLoop: Service, Sendable {
         let plan = Reconciler.plan(.init(
             spec: group.spec, deleted: group.deleted, nodes: observed,
             instances: instances?.map { ObservedInstance(id: $0.id, nodeID: $0.nodeID, status: $0.status, launchedAt: $0.launchedAt) },
-            now: now, orphanGrace: orphanGrace, hold: hold))
+            now: now, orphanGrace: orphanGrace, hold: hold, previous: memory.withLock { $0.safety[key] }))
         let context = ActionContext(group: group, provider: provider, nodes: Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }),
                                     logger: log)
         await record(plan, group: group, key: key, log: log)

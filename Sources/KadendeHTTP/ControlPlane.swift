@@ -8,6 +8,8 @@ public protocol ControlPlane: Sendable {
     func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup
     func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode]
     func node(id: String) async throws(APIError) -> APINodeDetail
+    /// Gauges in the Prometheus text format: nodes by state, the circuit breaker, the budget, holds, agents.
+    func metrics() async throws(APIError) -> String
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]
 }

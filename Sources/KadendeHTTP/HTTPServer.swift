@@ -28,6 +28,11 @@ public enum HTTPServer {
 
     static func addRoutes(to router: Router<BasicRequestContext>, controlPlane: any ControlPlane) {
         router.get("/v1/health") { _, _ in try Self.json(["status": "ok"]) }
+        router.get("/metrics") { _, _ in
+            let text = try await controlPlane.metrics()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
 
         router.post("/v1/groups") { request, _ in
             var request = request

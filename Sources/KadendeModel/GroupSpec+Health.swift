@@ -87,6 +87,8 @@ extension GroupSpec {
         /// Above this share of the group unhealthy at once, replacing stops and an alert is raised: a partition
         /// of the coordinator looks like mass death.
         public var maxUnhealthyPercent: Int
+        /// How long the group must stay under `maxUnhealthy` before an open breaker closes.
+        public var breakerSettle: Seconds
         /// At most `budget` replacements per `budgetWindow` in a group.
         public var budget: Int
         public var budgetWindow: Seconds
@@ -99,9 +101,10 @@ extension GroupSpec {
         /// Nodes created beyond the desired size so a replacement is healthy before its predecessor is terminated.
         public var maxSurge: Int
 
-        public init(maxUnhealthyPercent: Int = 40, budget: Int = 3, budgetWindow: Seconds = Seconds(600), minUptime: Seconds = Seconds(300),
-                    backoff: Seconds = Seconds(10), maxBackoff: Seconds = Seconds(600), maxSurge: Int = 0) {
+        public init(maxUnhealthyPercent: Int = 40, breakerSettle: Seconds = Seconds(30), budget: Int = 3, budgetWindow: Seconds = Seconds(600),
+                    minUptime: Seconds = Seconds(300), backoff: Seconds = Seconds(10), maxBackoff: Seconds = Seconds(600), maxSurge: Int = 0) {
             self.maxUnhealthyPercent = maxUnhealthyPercent
+            self.breakerSettle = breakerSettle
             self.budget = budget
             self.budgetWindow = budgetWindow
             self.minUptime = minUptime

@@ -74,7 +74,7 @@ extension GroupSpec {
     }
 
     static func decodeRemediation(_ c: YAMLCursor) throws -> Remediation {
-        let m = try c.mapping(allowed: ["maxUnhealthy", "budget", "crashLoop", "maxSurge"])
+        let m = try c.mapping(allowed: ["maxUnhealthy", "breakerSettle", "budget", "crashLoop", "maxSurge"])
         let d = Remediation()
         var r = d
         if let cursor = m["maxUnhealthy"] {
@@ -84,6 +84,7 @@ extension GroupSpec {
             }
             r.maxUnhealthyPercent = percent
         }
+        r.breakerSettle = try m["breakerSettle"]?.seconds() ?? d.breakerSettle
         if let budget = m["budget"] {
             let b = try budget.mapping(allowed: ["replacements", "per"])
             r.budget = try b["replacements"]?.int() ?? d.budget

@@ -82,15 +82,22 @@ public struct SafetyStatus: Sendable, Hashable, Codable {
     /// Set while a crash-loop backoff delays creating nodes.
     public var backoffUntil: Date?
     public var crashLoopStreak: Int
+    /// When the breaker opened, and since when the group has been back under the limit: it closes only after
+    /// `breakerSettle` of calm, so nodes that come back one by one after a partition are not convicted as the
+    /// count drops.
+    public var breakerOpenedAt: Date?
+    public var breakerCalmSince: Date?
 
     public init(breaker: String? = nil, held: String? = nil, replacementsInWindow: Int = 0, budget: Int = 0,
-                backoffUntil: Date? = nil, crashLoopStreak: Int = 0) {
+                backoffUntil: Date? = nil, crashLoopStreak: Int = 0, breakerOpenedAt: Date? = nil, breakerCalmSince: Date? = nil) {
         self.breaker = breaker
         self.held = held
         self.replacementsInWindow = replacementsInWindow
         self.budget = budget
         self.backoffUntil = backoffUntil
         self.crashLoopStreak = crashLoopStreak
+        self.breakerOpenedAt = breakerOpenedAt
+        self.breakerCalmSince = breakerCalmSince
     }
 }
 

@@ -20,9 +20,11 @@ public enum Reconciler {
         public var orphanGrace: Double
         /// Why no one may be convicted at all right now (the coordinator's start-up grace, a failed self-check).
         public var hold: String?
+        /// The previous pass's safety status (the breaker's state carries over).
+        public var previous: SafetyStatus?
 
         public init(spec: GroupSpec, deleted: Bool, nodes: [ObservedNode], instances: [ObservedInstance]?, now: Date,
-                    orphanGrace: Double = 120, hold: String? = nil) {
+                    orphanGrace: Double = 120, hold: String? = nil, previous: SafetyStatus? = nil) {
             self.spec = spec
             self.deleted = deleted
             self.nodes = nodes
@@ -30,6 +32,7 @@ public enum Reconciler {
             self.now = now
             self.orphanGrace = orphanGrace
             self.hold = hold
+            self.previous = previous
         }
     }
 
@@ -117,8 +120,19 @@ public enum Reconciler {
         let sick = convictions.filter { !$0.verdict.providerConfirmed }.count + input.nodes.filter { $0.state == .unhealthy }.count
         // One sick node is never mass death: the breaker needs two at least, or a group of one could never heal.
         if sick >= 2, sick * 100 > rules.maxUnhealthyPercent * population {
+            safety.breakerOpenedAt = input.previous?.breakerOpenedAt ?? now
             safety.breaker = "\(sick) of \(population) nodes unhealthy at once, above maxUnhealthy \(rules.maxUnhealthyPercent)%: "
                 + "replacing stops (a partition of the coordinator looks like mass death)"
+        } else if let opened = input.previous?.breakerOpenedAt {
+            // Back under the limit: stay open until the group has been calm for the settle time.
+            let calm = input.previous?.breakerCalmSince ?? now
+            if now.timeIntervalSince(calm) < rules.breakerSettle.value {
+                safety.breakerOpenedAt = opened
+                safety.breakerCalmSince = calm
+                safety.breaker = "\(sick) of \(population) nodes unhealthy, back under maxUnhealthy \(rules.maxUnhealthyPercent)%; "
+                    + "closing after \(rules.breakerSettle) of calm, while nodes cut off come back"
+                wakeups.append(calm.addingTimeInterval(rules.breakerSettle.value + 0.01))
+            }
         }
         let window = now.addingTimeInterval(-rules.budgetWindow.value)
         let spent = input.nodes.compactMap(\.convictedAt).filter { $0 > window }.sorted()

@@ -28,8 +28,10 @@ import Testing
         nodes.filter { !$0.state.isFinal }.map { ObservedInstance(id: "i-\($0.id)", nodeID: $0.id, status: .running, launchedAt: t0 - 1000) }
     }
 
-    static func plan(_ nodes: [ObservedNode], spec: GroupSpec = spec(), hold: String? = nil, instances: [ObservedInstance]? = nil) -> Plan {
-        Reconciler.plan(.init(spec: spec, deleted: false, nodes: nodes, instances: instances ?? Self.instances(nodes), now: t0, hold: hold))
+    static func plan(_ nodes: [ObservedNode], spec: GroupSpec = spec(), hold: String? = nil, instances: [ObservedInstance]? = nil,
+                     previous: SafetyStatus? = nil) -> Plan {
+        Reconciler.plan(.init(spec: spec, deleted: false, nodes: nodes, instances: instances ?? Self.instances(nodes), now: t0, hold: hold,
+                              previous: previous))
     }
 
     static func replaced(_ plan: Plan) -> [String] {
@@ -47,6 +49,21 @@ import Testing
         #expect(Self.replaced(plan).isEmpty, "nothing terminated while the breaker is open")
         #expect(Self.held(plan) == ["c", "d", "e"])
         #expect(!plan.actions.contains { if case .create = $0 { true } else { false } }, "held nodes still count towards the size")
+    }
+
+    @Test func anOpenBreakerClosesOnlyAfterTheGroupHasBeenCalmForTheSettleTime() {
+        // After a partition heals, nodes come back one by one: the last ones must not be convicted as the count drops.
+        let opened = Self.plan(["a", "b"].map { Self.node($0) } + ["c", "d", "e"].map { Self.node($0, heartbeat: -6) })
+        #expect(opened.safety.breakerOpenedAt == Self.t0)
+        let partlyBack = ["a", "b", "c", "d"].map { Self.node($0) } + [Self.node("e", heartbeat: -6)]
+        let settling = Self.plan(partlyBack, spec: Self.spec(), instances: nil, previous: opened.safety)
+        #expect(settling.safety.breaker?.contains("closing after 30s of calm") == true)
+        #expect(Self.replaced(settling).isEmpty && Self.held(settling) == ["e"], "the straggler is held, not convicted")
+        var later = opened.safety
+        later.breakerCalmSince = Self.t0 - 31
+        let closed = Self.plan(partlyBack, previous: later)
+        #expect(closed.safety.breaker == nil)
+        #expect(Self.replaced(closed) == ["e"], "still silent after the settle time: really dead")
     }
 
     @Test func breakerStaysClosedAtOrUnderTheLimit() {

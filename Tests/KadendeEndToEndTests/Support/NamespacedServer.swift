@@ -43,6 +43,11 @@ final class NamespacedServer: @unchecked Sendable {
 
     func node(_ id: String) throws -> APINodeDetail { try server.json(["node", "get", id]) }
 
+    /// The coordinator's `/metrics`, fetched with curl from inside its namespace.
+    func metrics() throws -> String {
+        try Self.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/bin/curl", "-sf", "\(server.url)/metrics"])
+    }
+
     /// Runs `ip` inside the coordinator's mount namespace, where its `ip netns add` left the nodes' namespace
     /// names (`ip netns exec` gives the coordinator a mount namespace of its own).
     @discardableResult
