@@ -217,7 +217,7 @@ def main():
             f"| false convictions | {len(convictions)} | 0 |",
             f"| suspect transitions (shown, not acted on) | {len(suspects)} | |",
             f"| agent restarts asked of the provider | {len(restarts)} | |", "",
-        ] + [f"- convicted: {e['nodeID']}: {e['reason']}" for e in convictions]
+        ] + [f"- convicted: {e['nodeID']}: {e['reason']}" for e in convictions] + [""]
         publish(lines, a.out, "a")
     finally:
         c.close()
