@@ -18,8 +18,12 @@ public enum ProbeExecutor {
             return await NetworkCheck.http(url: url, expect: status, timeout: timeout)
         case .exec(let command, let environment, let user, let shell):
             var argv = shell ? ["/bin/sh", "-c", command.joined(separator: " ")] : command
-            // setpriv drops to the user with its own groups before exec, without a shell or PAM in between.
-            if let user { argv = ["/usr/bin/setpriv", "--reuid=\(user)", "--regid=\(user)", "--init-groups", "--"] + argv }
+            if let user {
+                // setpriv drops to the user, its primary group and its other groups before exec, without a shell or
+                // PAM in between; the primary group is the user's own, whatever its name.
+                guard let account = Account(user) else { return .init(outcome: .failure, output: "no such user: \(user.prefix(64))") }
+                argv = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--"] + argv
+            }
             var env = ["PATH": Spawn.defaultPath, "LANG": "C.UTF-8"]
             env.merge(environment) { _, declared in declared }
             return await runCommand(argv, environment: env, timeout: timeout) { outcome in
@@ -71,5 +75,20 @@ extension String {
         var s = Substring(self)
         while let last = s.last, last.isWhitespace { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// A user from the password database.
+struct Account {
+    var uid: uid_t
+    var gid: gid_t
+
+    init?(_ name: String) {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        uid = entry.pw_uid
+        gid = entry.pw_gid
     }
 }

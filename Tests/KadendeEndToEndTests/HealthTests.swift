@@ -121,7 +121,7 @@ struct HealthTests {
         defer { s.cleanUp() }
         try await s.start()
         let counter = s.directory + "/flap-count"
-        // Fails every third run: never two failures in a row, and fall is 2.
+        // Fails (exit 2: critical, not a warning) every third run: never two failures in a row, and fall is 2.
         try s.apply("""
             name: flap
             provider: process
@@ -131,7 +131,7 @@ struct HealthTests {
               startupTimeout: 2s
               probes:
                 - name: flaky
-                  exec: {command: "n=$(cat \(counter) 2>/dev/null || echo 0); echo $((n+1)) > \(counter); [ $((n % 3)) -ne 0 ]", shell: true}
+                  exec: {command: "n=$(cat \(counter) 2>/dev/null || echo 0); echo $((n+1)) > \(counter); [ $((n % 3)) -ne 0 ] || exit 2", shell: true}
                   interval: 200ms
                   fall: 2
             """)

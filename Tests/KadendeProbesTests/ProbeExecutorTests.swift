@@ -50,6 +50,14 @@ import Testing
         #expect(gone, "the probe's child was killed with it")
     }
 
+    @Test(.enabled(if: getuid() == 0)) func aProbeRunsAsTheUserItNames() async {
+        let answer = await ProbeExecutor.run(.exec(command: ["/bin/sh", "-c", "id -un; id -u"], environment: [:], user: "nobody", shell: false), timeout: 5)
+        #expect(answer.outcome == .success, "\(answer.output)")
+        #expect(answer.output == "exit 0: nobody\n65534", "\(answer.output)")
+        let unknown = await ProbeExecutor.run(.exec(command: ["/bin/true"], environment: [:], user: "no-such-user-here", shell: false), timeout: 5)
+        #expect(unknown.outcome == .failure && unknown.output == "no such user: no-such-user-here")
+    }
+
     @Test func outputIsCapped() async {
         let answer = await exec(["/bin/sh", "-c", "head -c 100000 /dev/zero | tr '\\\\0' a"])
         #expect(answer.outcome == .success)
