@@ -73,9 +73,11 @@ final class NamespacedServer: @unchecked Sendable {
     }
 
     func cleanUp() {
+        // Every node namespace the coordinator made, including nodes no test step saw (replacements in between).
+        let listed = ((try? ip(["netns", "list"])) ?? "").split(whereSeparator: \.isNewline)
+            .compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.hasPrefix("kadende-n-") }
         server.cleanUp()
-        // Normally gone with their groups; a failed run may leave names behind.
-        for node in nodesSeen { _ = try? Self.ip(["netns", "del", "kadende-\(node)"]) }
+        for name in Set(listed + nodesSeen.map { "kadende-\($0)" }) { _ = try? Self.ip(["netns", "del", name]) }
         _ = try? Self.ip(["netns", "del", namespace])
         try? FileManager.default.removeItem(atPath: directory)
     }
