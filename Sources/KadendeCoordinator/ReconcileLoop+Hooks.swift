@@ -1,9 +1,8 @@
 import KadendeGateway
 import KadendeModel
+import KadendeProbes
 import KadendeStore
-import KadendeSupport
 import KadendeWire
-import NIOPosix
 import struct Foundation.Date
 import struct Foundation.UUID
 
@@ -64,14 +63,9 @@ extension ReconcileLoop {
                 summary = "could not run on the node: \(error)"
             }
         case .coordinator:
-            let argv = hook.shell ? ["/bin/sh", "-c", hook.command.joined(separator: " ")] : hook.command
-            var env = environment
-            env["PATH"] = Spawn.defaultPath
-            let finalEnv = env
             do {
-                let outcome = try await NIOThreadPool.singleton.runIfActive {
-                    try Spawn.capture(argv, environment: finalEnv, timeout: hook.timeout.value, outputLimit: 4096)
-                }
+                let outcome = try await CommandRunner.run(CommandRunner.argv(hook.command, shell: hook.shell), environment: environment,
+                                                          timeout: hook.timeout.value, outputLimit: 4096)
                 summary = (outcome.succeeded ? "succeeded" : "failed (\(outcome))") + " on the coordinator" + Self.tail(outcome.output)
             } catch {
                 summary = "could not run on the coordinator: \(error)"

@@ -21,11 +21,8 @@ public enum HealthJudge {
         if s.instance == .terminated {
             return Verdict(.dead, "provider reports the instance terminated", providerConfirmed: true)
         }
-        let interval = policy.heartbeatInterval.value
-        let since = max(s.lastHeartbeat ?? s.watchedSince, s.watchedSince)
-        let silence = max(now.timeIntervalSince(since), 0)
-        let phi = self.phi(s, now: now, silence: silence, interval: interval)
-        let floor = 2 * interval
+        let (silence, phi) = self.silence(s, policy: policy, now: now)
+        let floor = 2 * policy.heartbeatInterval.value
         let silent = silence > policy.heartbeatTimeout.value || (silence > floor && phi >= policy.phiThreshold)
         let failing = s.external.filter { $0.status == .critical }
         let serving = !s.external.isEmpty && s.external.allSatisfy { $0.status == .passing }

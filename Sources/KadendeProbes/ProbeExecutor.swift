@@ -17,16 +17,14 @@ public enum ProbeExecutor {
         case .http(let url, let status):
             return await NetworkCheck.http(url: url, expect: status, timeout: timeout)
         case .exec(let command, let environment, let user, let shell):
-            var argv = shell ? ["/bin/sh", "-c", command.joined(separator: " ")] : command
+            var argv = CommandRunner.argv(command, shell: shell)
             if let user {
                 // setpriv drops to the user, its primary group and its other groups before exec, without a shell or
                 // PAM in between; the primary group is the user's own, whatever its name.
                 guard let account = Account(user) else { return .init(outcome: .failure, output: "no such user: \(user.prefix(64))") }
                 argv = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--"] + argv
             }
-            var env = ["PATH": Spawn.defaultPath, "LANG": "C.UTF-8"]
-            env.merge(environment) { _, declared in declared }
-            return await runCommand(argv, environment: env, timeout: timeout) { outcome in
+            return await runCommand(argv, environment: environment, timeout: timeout) { outcome in
                 switch outcome.exitStatus {
                 case 0 where !outcome.timedOut: .success
                 case 1 where !outcome.timedOut: .warning
@@ -34,7 +32,7 @@ public enum ProbeExecutor {
                 }
             }
         case .systemd(let unit):
-            return await runCommand(["systemctl", "is-active", "--", unit], environment: ["PATH": Spawn.defaultPath], timeout: timeout) {
+            return await runCommand(["systemctl", "is-active", "--", unit], environment: [:], timeout: timeout) {
                 $0.succeeded ? .success : .failure
             }
         case .file(let path, let maxAge):
@@ -53,9 +51,7 @@ public enum ProbeExecutor {
     static func runCommand(_ argv: [String], environment: [String: String], timeout: Double,
                         judge: @escaping @Sendable (CommandOutcome) -> ProbeCounter.Outcome) async -> NetworkCheck.Answer {
         do {
-            let outcome = try await NIOThreadPool.singleton.runIfActive {
-                try Spawn.capture(argv, environment: environment, timeout: timeout, outputLimit: outputLimit)
-            }
+            let outcome = try await CommandRunner.run(argv, environment: environment, timeout: timeout, outputLimit: outputLimit)
             let text = outcome.output.trimmingSuffixWhitespace
             return .init(outcome: judge(outcome), output: text.isEmpty ? "\(outcome)" : "\(outcome): \(text)")
         } catch {

@@ -201,15 +201,13 @@ public final class Agent: Sendable {
 
     /// Runs a command the coordinator asked for (a lifecycle hook) with its timeout, on the blocking pool.
     func run(_ command: RunCommand) async -> CommandResult {
-        let argv = command.shell ? ["/bin/sh", "-c", command.command.joined(separator: " ")] : command.command
-        var env = ["PATH": Spawn.defaultPath, "LANG": "C.UTF-8", "KADENDE_NODE_ID": nodeID]
-        env.merge(command.environment) { _, given in given }
-        let environment = env
+        let argv = CommandRunner.argv(command.command, shell: command.shell)
+        var environment = command.environment
+        environment["KADENDE_NODE_ID"] = nodeID
         logger.info("running command for the coordinator", metadata: ["command.id": "\(command.id)", "argv": "\(argv.first ?? "")"])
         do {
-            let outcome = try await NIOThreadPool.singleton.runIfActive {
-                try Spawn.capture(argv, environment: environment, timeout: min(max(command.timeoutSeconds, 0.001), 3600), outputLimit: 4096)
-            }
+            let outcome = try await CommandRunner.run(argv, environment: environment,
+                                                      timeout: min(max(command.timeoutSeconds, 0.001), 3600), outputLimit: 4096)
             return CommandResult(id: command.id, exitStatus: outcome.exitStatus, timedOut: outcome.timedOut, output: outcome.output)
         } catch {
             return CommandResult(id: command.id, exitStatus: nil, timedOut: false, output: "\(error)")
