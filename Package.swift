@@ -30,7 +30,9 @@ let package = Package(
         // Domain vocabulary: group specs (strict YAML), node states, ids, events.
         .target(name: "KadendeModel", dependencies: ["KadendeSupport", "KadendeWire", .product(name: "Yams", package: "Yams")]),
         // Framing and versioned messages spoken between agent and coordinator.
-        .target(name: "KadendeWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "KadendeWire", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // CA, certificates, CSRs, pins and TLS configurations for both ends.
         .target(name: "KadendePKI", dependencies: [
             "KadendeSupport",

@@ -17,12 +17,8 @@ public enum ProbeExecutor {
         case .http(let url, let status):
             return await NetworkCheck.http(url: url, expect: status, timeout: timeout)
         case .exec(let command, let environment, let user, let shell):
-            var argv = CommandRunner.argv(command, shell: shell)
-            if let user {
-                // setpriv drops to the user, its primary group and its other groups before exec, without a shell or
-                // PAM in between; the primary group is the user's own, whatever its name.
-                guard let account = Account(user) else { return .init(outcome: .failure, output: "no such user: \(user.prefix(64))") }
-                argv = ["/usr/bin/setpriv", "--reuid=\(account.uid)", "--regid=\(account.gid)", "--init-groups", "--"] + argv
+            guard let argv = CommandRunner.argv(command, shell: shell, user: user) else {
+                return .init(outcome: .failure, output: "no such user: \(user?.prefix(64) ?? "")")
             }
             return await runCommand(argv, environment: environment, timeout: timeout) { outcome in
                 switch outcome.exitStatus {
@@ -74,17 +70,3 @@ extension String {
     }
 }
 
-/// A user from the password database.
-struct Account {
-    var uid: uid_t
-    var gid: gid_t
-
-    init?(_ name: String) {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16_384)
-        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        uid = entry.pw_uid
-        gid = entry.pw_gid
-    }
-}

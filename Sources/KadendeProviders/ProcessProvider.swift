@@ -68,6 +68,8 @@ public actor ProcessProvider: Provider {
         let directory = "\(root)/nodes/\(request.nodeID)"
         var config = request.agent
         config.dataDir = directory + "/data"
+        // Nodes share this host: each writes pushed files under its own directory, never the host's /etc.
+        config.filesRoot = directory + "/root"
         var slot: Int?
         var prefix: [String] = []
         if case .namespaces(let subnet) = network {

@@ -12,13 +12,26 @@ public enum SecureFile {
         public var operation: String
         public var errno: Int32
         public var description: String { "\(operation) \(path): \(String(cString: strerror(errno)))" }
+        public init(path: String, operation: String, errno: Int32) {
+            self.path = path
+            self.operation = operation
+            self.errno = errno
+        }
     }
 
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+    /// With `owner`, the file is given to that uid and gid before it takes the target's place.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600, owner: (uid: uid_t, gid: gid_t)? = nil) throws {
         let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        unlink(temp)  // a leftover of a crash; O_EXCL and O_NOFOLLOW then refuse anything planted in its place
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(path: temp, operation: "open", errno: errno) }
-        // The mode passed to open is filtered by the umask; set it exactly.
+        if let owner, fchown(fd, owner.uid, owner.gid) != 0 {
+            let e = errno
+            close(fd)
+            unlink(temp)
+            throw Failure(path: temp, operation: "chown", errno: e)
+        }
+        // The mode passed to open is filtered by the umask; set it exactly (after chown, which clears setuid bits).
         fchmod(fd, mode)
         var offset = 0
         while offset < bytes.count {

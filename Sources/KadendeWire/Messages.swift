@@ -36,10 +36,14 @@ public struct Hello: Codable, Sendable, Hashable {
     public var nodeID: String
     public var agentVersion: String
     public var protocolVersions: [UInt8]
-    public init(nodeID: String, agentVersion: String, protocolVersions: [UInt8] = [WireProtocol.version]) {
+    /// The last configuration the agent applied or is applying: the coordinator learns of an ack that a dropped
+    /// connection lost, and pushes again when the node is behind.
+    public var config: Ack?
+    public init(nodeID: String, agentVersion: String, protocolVersions: [UInt8] = [WireProtocol.version], config: Ack? = nil) {
         self.nodeID = nodeID
         self.agentVersion = agentVersion
         self.protocolVersions = protocolVersions
+        self.config = config
     }
 }
 
@@ -50,11 +54,16 @@ public struct Welcome: Codable, Sendable, Hashable {
     public var serverTime: Date
     /// The group's agent-side probes; nil from a coordinator that predates probes (the agent runs none).
     public var probes: [ProbeSpec]?
-    public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date, probes: [ProbeSpec]? = nil) {
+    /// Facts about the node that only the coordinator knows (`node.group`, `node.cluster`, `node.address`), for
+    /// configuration templates.
+    public var facts: [String: String]?
+    public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date, probes: [ProbeSpec]? = nil,
+                facts: [String: String]? = nil) {
         self.coordinatorID = coordinatorID
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.serverTime = serverTime
         self.probes = probes
+        self.facts = facts
     }
 }
 
@@ -115,29 +124,6 @@ public struct Heartbeat: Codable, Sendable, Hashable {
         self.probes = probes
         self.full = full
         self.summary = summary
-    }
-}
-
-/// Coordinator → agent: a configuration revision to apply.
-public struct Push: Codable, Sendable, Hashable {
-    public var revision: Int
-    public var payload: Data
-    public init(revision: Int, payload: Data) {
-        self.revision = revision
-        self.payload = payload
-    }
-}
-
-/// Agent → coordinator: outcome of a push.
-public struct Ack: Codable, Sendable, Hashable {
-    public enum Outcome: String, Codable, Sendable { case applied, failed }
-    public var revision: Int
-    public var outcome: Outcome
-    public var message: String?
-    public init(revision: Int, outcome: Outcome, message: String? = nil) {
-        self.revision = revision
-        self.outcome = outcome
-        self.message = message
     }
 }
 

@@ -47,6 +47,9 @@ public final class Agent: Sendable {
     /// The key of a renewal in flight; it replaces the current key only when the renewed certificate arrives.
     private let pendingKey = Mutex<P256.Signing.PrivateKey?>(nil)
     let probes: ProbeRunner
+    let config: ConfigApplier
+    /// The live session's writer, for acks that finish after the push that asked for them.
+    private let outbound = Mutex<NIOAsyncChannelOutboundWriter<Frame>?>(nil)
 
     public init(settings: AgentSettings, logger: Logger, maxFrameSize: Int = Frame.defaultMaxSize) throws {
         self.settings = settings
@@ -56,6 +59,9 @@ public final class Agent: Sendable {
         self.maxFrameSize = maxFrameSize
         self.identity = Mutex(try NodeIdentity.load(from: settings.dataDir))
         self.probes = ProbeRunner(logger: logger)
+        self.config = ConfigApplier(settings: settings, nodeID: settings.config.nodeID, probes: probes, logger: logger)
+        // Until a coordinator says otherwise, the node runs the probes of the revision it last applied.
+        probes.install(config.welcomed(facts: [:], groupProbes: []))
     }
 
     var nodeID: String { settings.config.nodeID }
@@ -64,6 +70,7 @@ public final class Agent: Sendable {
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.probes.supervise() }
+            group.addTask { await self.config.run { ack in await self.send(.ack(ack)) } }
             await self.connect()
             group.cancelAll()
         }
@@ -150,7 +157,7 @@ public final class Agent: Sendable {
     func session(endpoint: Endpoint, identity: NodeIdentity, onWelcome: () -> Void) async throws {
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: identity, maxFrameSize: maxFrameSize, logger: logger)
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(WireCodec.encode(.hello(Hello(nodeID: nodeID, agentVersion: AgentVersion.current))))
+            try await outbound.write(WireCodec.encode(.hello(Hello(nodeID: nodeID, agentVersion: AgentVersion.current, config: config.current))))
             var frames = inbound.makeAsyncIterator()
             let welcome: Welcome
             switch try await frames.next().map(WireCodec.decode) {
@@ -162,9 +169,12 @@ public final class Agent: Sendable {
             onWelcome()
             logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)",
                                                 "probes": "\(welcome.probes?.count ?? 0)"])
-            if probes.install(welcome.probes ?? []) {
-                logger.info("probe set installed", metadata: ["probes": "\((welcome.probes ?? []).map(\.name).joined(separator: ","))"])
+            let probeSet = config.welcomed(facts: welcome.facts ?? [:], groupProbes: welcome.probes ?? [])
+            if probes.install(probeSet) {
+                logger.info("probe set installed", metadata: ["probes": "\(probeSet.map(\.name).joined(separator: ","))"])
             }
+            self.outbound.withLock { $0 = outbound }
+            defer { self.outbound.withLock { $0 = nil } }
             let interval = min(max(welcome.heartbeatIntervalMillis, 100), 60_000)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.heartbeats(outbound: outbound, intervalMillis: interval) }
@@ -197,6 +207,12 @@ public final class Agent: Sendable {
             }
             try await Task.sleep(for: .milliseconds(intervalMillis))
         }
+    }
+
+    /// Sends on the live connection, if there is one; an ack that finds none is repeated in the next `Hello`.
+    func send(_ message: WireMessage) async {
+        guard let writer = outbound.withLock({ $0 }), let frame = try? WireCodec.encode(message) else { return }
+        try? await writer.write(frame)
     }
 
     /// Runs a command the coordinator asked for (a lifecycle hook) with its timeout, on the blocking pool.
@@ -243,8 +259,9 @@ public final class Agent: Sendable {
             logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
             return nil
         case .push(let push):
-            // Configuration push arrives with its own issue; until then say so instead of pretending.
-            return .ack(Ack(revision: push.revision, outcome: .failed, message: "this agent version does not apply configuration"))
+            // Applied beside the session, one revision at a time; the ack follows on whichever connection is live.
+            config.enqueue(push.config)
+            return nil
         case .ignored:
             return nil
         case .bye(let bye):

@@ -50,10 +50,11 @@ enum AgentConfigFile {
             return value
         }
         return AgentConfig(nodeID: try required("nodeID"), endpoints: lists["endpoints"] ?? scalars["endpoints"].map { [$0] } ?? [],
-                           caPin: try required("caPin"), token: try required("token"), dataDir: scalars["dataDir"])
+                           caPin: try required("caPin"), token: try required("token"), dataDir: scalars["dataDir"],
+                           filesRoot: scalars["filesRoot"], allowedRoots: lists["allowedRoots"] ?? scalars["allowedRoots"].map { [$0] })
     }
 
-    static let keys: Set<String> = ["nodeID", "endpoints", "caPin", "token", "dataDir"]
+    static let keys: Set<String> = ["nodeID", "endpoints", "caPin", "token", "dataDir", "filesRoot", "allowedRoots"]
 
     private static func unquote(_ value: String, line: Int) throws -> String {
         var value = value
