@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "KadendeStore", dependencies: [
-            "KadendeModel",
+            "KadendeModel", "KadendeWire",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),

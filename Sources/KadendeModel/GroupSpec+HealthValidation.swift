@@ -3,16 +3,10 @@ import KadendeWire
 extension GroupSpec {
     static let maxProbes = 32
 
-    func validateHealth() throws(SpecError) {
-        guard health.phiThreshold >= 1, health.phiThreshold <= 30 else {
-            throw SpecError(.badValue, path: "health.phiThreshold", "\(health.phiThreshold) must be between 1 and 30")
-        }
-        guard health.probes.count + health.external.count <= Self.maxProbes else {
-            throw SpecError(.badValue, path: "health.probes", "at most \(Self.maxProbes) probes per group")
-        }
-        var names: Set<String> = []
-        for (i, probe) in health.probes.enumerated() {
-            let path = "health.probes[\(i)]"
+    /// Agent-side probes, in a group's health policy or in a configuration revision.
+    static func validateProbes(_ probes: [ProbeSpec], path base: String, names: inout Set<String>) throws(SpecError) {
+        for (i, probe) in probes.enumerated() {
+            let path = "\(base)[\(i)]"
             try Self.checkProbeName(probe.name, path: path, names: &names)
             try Self.checkTimings(interval: probe.interval, timeout: probe.timeout, rise: probe.rise, fall: probe.fall, path: path)
             switch probe.check {
@@ -46,6 +40,17 @@ extension GroupSpec {
                 if let maxAge, maxAge <= 0 { throw SpecError(.badValue, path: path + ".file.maxAge", "must be positive") }
             }
         }
+    }
+
+    func validateHealth() throws(SpecError) {
+        guard health.phiThreshold >= 1, health.phiThreshold <= 30 else {
+            throw SpecError(.badValue, path: "health.phiThreshold", "\(health.phiThreshold) must be between 1 and 30")
+        }
+        guard health.probes.count + health.external.count <= Self.maxProbes else {
+            throw SpecError(.badValue, path: "health.probes", "at most \(Self.maxProbes) probes per group")
+        }
+        var names: Set<String> = []
+        try Self.validateProbes(health.probes, path: "health.probes", names: &names)
         for (i, probe) in health.external.enumerated() {
             let path = "health.external[\(i)]"
             try Self.checkProbeName(probe.name, path: path, names: &names)

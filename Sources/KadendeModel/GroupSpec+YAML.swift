@@ -4,19 +4,7 @@ extension GroupSpec {
     /// Decodes a group spec strictly: an unknown key, a missing required key or a bad value is an error naming
     /// the key path and line. The result is validated too (`validate()`).
     public init(yaml text: String) throws(SpecError) {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw SpecError(.malformedYAML, path: "", "the document is empty")
-            }
-            root = node
-        } catch let error as SpecError {
-            throw error
-        } catch let error as YamlError {
-            throw Self.describe(error)
-        } catch {
-            throw SpecError(.malformedYAML, path: "", "\(error)")
-        }
+        let root = try Self.compose(text)
         do {
             self = try Self.decode(YAMLCursor(node: root, path: ""))
         } catch let error as SpecError {
@@ -25,6 +13,22 @@ extension GroupSpec {
             throw SpecError(.badValue, path: "", "\(error)")
         }
         try validate()
+    }
+
+    /// Parses YAML into nodes with their marks; malformed text is an error with its line.
+    static func compose(_ text: String) throws(SpecError) -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw SpecError(.malformedYAML, path: "", "the document is empty")
+            }
+            return node
+        } catch let error as SpecError {
+            throw error
+        } catch let error as YamlError {
+            throw Self.describe(error)
+        } catch {
+            throw SpecError(.malformedYAML, path: "", "\(error)")
+        }
     }
 
     private static func describe(_ error: YamlError) -> SpecError {

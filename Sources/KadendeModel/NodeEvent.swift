@@ -39,5 +39,14 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case breakerClosed = "group.breaker_closed"
         case crashLoopBackoff = "group.crash_loop_backoff"
         case hookRan = "node.hook"
+        // Configuration: every push is an audit event; rollouts report batches, failures and how they ended.
+        case configPushed = "config.pushed"
+        case configBatch = "config.batch"
+        case configApplied = "node.config_applied"
+        case configFailed = "node.config_failed"
+        case rolloutFinished = "config.rollout_finished"
+        case rolloutRollback = "config.rollback"
+        case rolloutControl = "config.rollout_control"
+        case nodeLabelled = "node.labelled"
     }
 }

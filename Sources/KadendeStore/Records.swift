@@ -8,6 +8,8 @@ public struct GroupRecord: Sendable, Hashable, Codable {
     public var revision: Int
     public var spec: GroupSpec
     public var deleted: Bool
+    /// The last configuration revision that rolled out to the whole group: what new nodes receive.
+    public var configRevision: Int?
     public var createdAt: Date
     public var updatedAt: Date
 }
@@ -28,11 +30,13 @@ public struct NodeRecord: Sendable, Hashable, Codable {
     /// When the node was judged unhealthy, if it was: replacements count against the group's budget, and young
     /// deaths make a crash loop.
     public var convictedAt: Date?
+    /// Set by operators (`kadende node label`), matched by configuration targets.
+    public var labels: [String: String]
 
     public init(
         id: String, cluster: String, group: String, revision: Int, state: NodeState, stateReason: String,
         stateSince: Date, instanceID: String? = nil, address: String? = nil, createdAt: Date, lastHeartbeat: Date? = nil,
-        convictedAt: Date? = nil
+        convictedAt: Date? = nil, labels: [String: String] = [:]
     ) {
         self.id = id
         self.cluster = cluster
@@ -46,6 +50,7 @@ public struct NodeRecord: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.lastHeartbeat = lastHeartbeat
         self.convictedAt = convictedAt
+        self.labels = labels
     }
 }
 

@@ -27,6 +27,7 @@ extension SQLiteStore {
             cluster: row["cluster"], name: row["name"], revision: row["revision"],
             spec: try JSONDecoder().decode(GroupSpec.self, from: Data(json.utf8)),
             deleted: row["deleted"],
+            configRevision: row["config_revision"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             updatedAt: Date(timeIntervalSince1970: row["updated_at"])
         )
@@ -45,7 +46,8 @@ extension SQLiteStore {
             instanceID: row["instance_id"], address: row["address"],
             createdAt: Date(timeIntervalSince1970: row["created_at"]),
             lastHeartbeat: heartbeat.map(Date.init(timeIntervalSince1970:)),
-            convictedAt: convicted.map(Date.init(timeIntervalSince1970:))
+            convictedAt: convicted.map(Date.init(timeIntervalSince1970:)),
+            labels: (try? JSONDecoder().decode([String: String].self, from: Data((row["labels"] as String? ?? "{}").utf8))) ?? [:]
         )
     }
 

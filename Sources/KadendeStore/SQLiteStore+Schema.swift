@@ -73,6 +73,47 @@ extension SQLiteStore {
         migrator.registerMigration("v2-convicted-at") { db in
             try db.execute(sql: "ALTER TABLE nodes ADD COLUMN convicted_at REAL")
         }
+        // Configuration revisions, rollouts and what each node should run and said it runs; node labels for
+        // targeting; the group's last good revision, which new nodes receive.
+        migrator.registerMigration("v3-config") { db in
+            try db.execute(sql: """
+                CREATE TABLE config_revisions (
+                  cluster TEXT NOT NULL,
+                  group_name TEXT NOT NULL,
+                  revision INTEGER NOT NULL,
+                  content TEXT NOT NULL,
+                  digest TEXT NOT NULL,
+                  message TEXT,
+                  created_at REAL NOT NULL,
+                  PRIMARY KEY (cluster, group_name, revision)
+                );
+                CREATE TABLE rollouts (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  cluster TEXT NOT NULL,
+                  group_name TEXT NOT NULL,
+                  revision INTEGER NOT NULL,
+                  previous INTEGER,
+                  kind TEXT NOT NULL,
+                  target TEXT NOT NULL,
+                  policy TEXT NOT NULL,
+                  state TEXT NOT NULL,
+                  reason TEXT NOT NULL,
+                  created_at REAL NOT NULL,
+                  updated_at REAL NOT NULL
+                );
+                CREATE INDEX rollouts_by_group ON rollouts(cluster, group_name, id);
+                CREATE TABLE node_config (
+                  node_id TEXT PRIMARY KEY REFERENCES nodes(id),
+                  desired INTEGER,
+                  rollout INTEGER,
+                  pushed_at REAL,
+                  reported TEXT,
+                  reported_at REAL
+                );
+                ALTER TABLE groups ADD COLUMN config_revision INTEGER;
+                ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+                """)
+        }
         return migrator
     }
 }

@@ -1,4 +1,5 @@
 import KadendeModel
+import KadendeWire
 import struct Foundation.Date
 
 /// The single source of truth. SQLite (embedded, one coordinator) implements it now; PostgreSQL (replicas) will
@@ -28,6 +29,28 @@ public protocol Store: Sendable {
     func node(id: String) async throws -> NodeRecord?
     func nodes(cluster: String, group: String?) async throws -> [NodeRecord]
     func allLiveNodes() async throws -> [NodeRecord]
+
+    func setLabels(nodeID: String, labels: [String: String], at: Date) async throws -> NodeRecord
+
+    // Configuration
+    /// Stores `push.content` as the group's next revision and starts its rollout, in one transaction; refused
+    /// while another rollout of the group is active.
+    func pushConfig(_ push: ConfigPush, cluster: String, group: String, at: Date) async throws -> (ConfigRevisionRecord, RolloutRecord)
+    /// Starts a rollout of an existing revision (`config rollback --to N`).
+    func startRollout(cluster: String, group: String, revision: Int, kind: RolloutRecord.Kind, target: ConfigTarget,
+                      policy: RolloutPolicy, reason: String, at: Date) async throws -> RolloutRecord
+    func configRevision(cluster: String, group: String, revision: Int) async throws -> ConfigRevisionRecord?
+    func configRevisions(cluster: String, group: String) async throws -> [ConfigRevisionRecord]
+    func rollouts(cluster: String, group: String, limit: Int) async throws -> [RolloutRecord]
+    func activeRollouts() async throws -> [RolloutRecord]
+    func updateRollout(id: Int64, state: RolloutState, reason: String, at: Date, events: [NodeEvent]) async throws
+    func setGroupConfigRevision(cluster: String, group: String, revision: Int) async throws
+    func nodeConfigs(cluster: String, group: String) async throws -> [String: NodeConfigRecord]
+    func nodeConfig(nodeID: String) async throws -> NodeConfigRecord?
+    /// What the coordinator wants on these nodes from now on.
+    func setDesired(nodeIDs: [String], revision: Int, rollout: Int64?, at: Date) async throws
+    /// Acks as they arrive, many per transaction.
+    func recordReports(_ reports: [String: (ack: Ack, at: Date)], events: [NodeEvent]) async throws
 
     // Events
     func appendEvent(_ event: NodeEvent) async throws

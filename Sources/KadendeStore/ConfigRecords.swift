@@ -1,0 +1,59 @@
+import KadendeModel
+import KadendeWire
+import struct Foundation.Date
+
+/// A stored configuration revision of a group.
+public struct ConfigRevisionRecord: Sendable, Hashable, Codable {
+    public var cluster: String
+    public var group: String
+    public var config: ConfigRevision
+    public var message: String?
+    public var createdAt: Date
+    public var revision: Int { config.revision }
+}
+
+public enum RolloutState: String, Sendable, Hashable, Codable, CaseIterable {
+    case running, paused, rollingBack = "rolling-back", succeeded, failed, rolledBack = "rolled-back", aborted
+
+    /// Still moving nodes (or able to, once resumed).
+    public var isActive: Bool { self == .running || self == .paused || self == .rollingBack }
+}
+
+/// One rollout of a revision to a group's targeted nodes. `previous` is the group's last good revision when it
+/// started: what an automatic rollback returns the nodes to.
+public struct RolloutRecord: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable { case push, rollback }
+    public var id: Int64
+    public var cluster: String
+    public var group: String
+    public var revision: Int
+    public var previous: Int?
+    public var kind: Kind
+    public var target: ConfigTarget
+    public var policy: RolloutPolicy
+    public var state: RolloutState
+    public var reason: String
+    public var createdAt: Date
+    public var updatedAt: Date
+}
+
+/// What the coordinator wants on a node and what the node last said about it.
+public struct NodeConfigRecord: Sendable, Hashable, Codable {
+    public var nodeID: String
+    public var desired: Int?
+    /// The rollout that set `desired`.
+    public var rollout: Int64?
+    public var pushedAt: Date?
+    /// The node's last ack (or the state it reported in `Hello`).
+    public var reported: Ack?
+    public var reportedAt: Date?
+
+    public init(nodeID: String, desired: Int? = nil, rollout: Int64? = nil, pushedAt: Date? = nil, reported: Ack? = nil, reportedAt: Date? = nil) {
+        self.nodeID = nodeID
+        self.desired = desired
+        self.rollout = rollout
+        self.pushedAt = pushedAt
+        self.reported = reported
+        self.reportedAt = reportedAt
+    }
+}
