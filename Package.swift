@@ -60,6 +60,8 @@ let package = Package(
             "KadendeModel", "KadendeWire", .product(name: "Yams", package: "Yams"),
         ], path: "bootstrap", exclude: ["README.md"]),
         .target(name: "KadendeReconciler", dependencies: ["KadendeModel", "KadendeHealth"]),
+        // Configuration rollouts: the pure planner (batches, health gate, failures, rollback).
+        .target(name: "KadendeRollout", dependencies: ["KadendeModel", "KadendeStore", "KadendeWire"]),
         .target(name: "KadendeProviders", dependencies: [
             "KadendeModel", "KadendeWire", "KadendeSupport",
             .product(name: "Yams", package: "Yams"),
@@ -85,7 +87,7 @@ let package = Package(
         ]),
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
         .target(name: "KadendeCoordinator", dependencies: [
-            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler",
+            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler", "KadendeRollout",
             "KadendeHealth", "KadendeProviders", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
             "KadendeProbes", .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -121,6 +123,7 @@ let package = Package(
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
         .testTarget(name: "KadendeBootstrapTests", dependencies: ["KadendeBootstrap", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
+        .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeProbesTests", dependencies: [
             "KadendeProbes", "KadendeWire", "KadendeSupport",

@@ -65,9 +65,11 @@ public struct APINode: Codable, Sendable, Hashable {
     /// The coordinator's latest verdict (healthy, suspect, unhealthy, dead) and its reason.
     public var verdict: String?
     public var verdictReason: String?
+    public var labels: [String: String]?
 
     public init(id: String, cluster: String, group: String, state: NodeState, reason: String, since: Date, instanceID: String?,
-                address: String?, createdAt: Date, lastHeartbeat: Date?, connected: Bool, verdict: String? = nil, verdictReason: String? = nil) {
+                address: String?, createdAt: Date, lastHeartbeat: Date?, connected: Bool, verdict: String? = nil, verdictReason: String? = nil,
+                labels: [String: String]? = nil) {
         self.id = id
         self.cluster = cluster
         self.group = group
@@ -81,6 +83,7 @@ public struct APINode: Codable, Sendable, Hashable {
         self.connected = connected
         self.verdict = verdict
         self.verdictReason = verdictReason
+        self.labels = labels
     }
 }
 

@@ -28,6 +28,15 @@ struct APIClient {
         try await send(.POST, path, body: yaml, contentType: "application/yaml", timeout: 30)
     }
 
+    func post<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
+        try await send(.POST, path, body: nil, contentType: nil, timeout: 30)
+    }
+
+    func put<T: Decodable, B: Encodable>(_ path: String, json body: B, as type: T.Type = T.self) async throws -> T {
+        let text = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+        return try await send(.PUT, path, body: text, contentType: "application/json", timeout: 30)
+    }
+
     private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: String?, contentType: String?, timeout: Int64) async throws -> T {
         var request = HTTPClientRequest(url: base + path)
         request.method = method

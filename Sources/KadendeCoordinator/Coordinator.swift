@@ -25,6 +25,7 @@ public final class Coordinator: Sendable {
     public let gateway: AgentGateway
     public let tracker: HeartbeatTracker
     public let reconciler: ReconcileLoop
+    public let rollouts: RolloutLoop
     public let providers: ProviderRegistry
     /// The agent listener's bound port.
     public let agentPort: Int
@@ -80,13 +81,15 @@ public final class Coordinator: Sendable {
         if artifacts.available().isEmpty {
             logger.notice("no agent artifacts to serve: machines booted by cloud-init need --agent-artifacts or bootstrap.agent")
         }
+        let rollouts = RolloutLoop(store: store, gateway: gateway, reconciler: reconciler, now: configuration.now, logger: logger)
+        gateway.setConfigDelivery(rollouts)
         return Coordinator(configuration: configuration, store: store, ca: ca, gateway: gateway, tracker: tracker,
-                           reconciler: reconciler, providers: providers, agentPort: agentPort, artifacts: artifacts,
+                           reconciler: reconciler, rollouts: rollouts, providers: providers, agentPort: agentPort, artifacts: artifacts,
                            artifactTLS: artifactTLS, artifactPortBox: artifactPortBox)
     }
 
     private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
-                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, providers: ProviderRegistry, agentPort: Int,
+                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, rollouts: RolloutLoop, providers: ProviderRegistry, agentPort: Int,
                  artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, artifactPortBox: PortBox) {
         self.artifacts = artifacts
         self.artifactTLS = artifactTLS
@@ -97,6 +100,7 @@ public final class Coordinator: Sendable {
         self.gateway = gateway
         self.tracker = tracker
         self.reconciler = reconciler
+        self.rollouts = rollouts
         self.providers = providers
         self.agentPort = agentPort
     }
@@ -135,7 +139,7 @@ public final class Coordinator: Sendable {
         } else {
             artifactReady.signal()
         }
-        services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: http)]
+        services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: rollouts), .init(service: http)]
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: signals,

@@ -129,7 +129,7 @@ struct CoordinatorAPI: ControlPlane {
 
     // MARK: Helpers
 
-    private func existing(cluster: String, name: String) async throws(APIError) -> GroupRecord {
+    func existing(cluster: String, name: String) async throws(APIError) -> GroupRecord {
         guard let group = try await call({ try await store.group(cluster: cluster, name: name) }) else {
             throw APIError.notFound("group \(cluster)/\(name) does not exist")
         }
@@ -147,13 +147,13 @@ struct CoordinatorAPI: ControlPlane {
                         size: group.spec.size, deleted: group.deleted, nodes: counts, healthy: counts[NodeState.healthy.rawValue] ?? 0)
     }
 
-    private func apiNode(_ node: NodeRecord) -> APINode {
+    func apiNode(_ node: NodeRecord) -> APINode {
         APINode(id: node.id, cluster: node.cluster, group: node.group, state: node.state, reason: node.stateReason,
                 since: node.stateSince, instanceID: node.instanceID, address: node.address, createdAt: node.createdAt,
                 lastHeartbeat: coordinator.tracker.lastHeartbeat(node.id) ?? node.lastHeartbeat,
                 connected: coordinator.tracker.isConnected(node.id),
                 verdict: coordinator.reconciler.verdict(nodeID: node.id)?.kind.rawValue,
-                verdictReason: coordinator.reconciler.verdict(nodeID: node.id)?.reason)
+                verdictReason: coordinator.reconciler.verdict(nodeID: node.id)?.reason, labels: node.labels.isEmpty ? nil : node.labels)
     }
 
     func call<T>(_ body: () async throws -> T) async throws(APIError) -> T {

@@ -35,7 +35,15 @@ public final class AgentGateway: Service, Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     private let server: Mutex<NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>?> = Mutex(nil)
-    private let connections = Mutex<[ObjectIdentifier: (node: String?, channel: any Channel)]>([:])
+    private let connections = Mutex<Connections>(Connections())
+    private let delivery = Mutex<(any ConfigDelivery)?>(nil)
+
+    /// Every connection, and the authenticated ones by node (the latest wins when an agent reconnects before its
+    /// old connection is noticed gone).
+    struct Connections {
+        var all: [ObjectIdentifier: (node: String?, channel: any Channel)] = [:]
+        var byNode: [String: any Channel] = [:]
+    }
     private let pending = Mutex<[String: CheckedContinuation<CommandResult, any Error>]>([:])
 
     public init(configuration: GatewayConfiguration, tls: TLSConfiguration, store: any Store, enrolment: EnrolmentService,
@@ -93,18 +101,18 @@ public final class AgentGateway: Service, Sendable {
     /// when it is back.
     public func shutdown() {
         server.withLock { $0?.channel.close(promise: nil) }
-        for (_, entry) in connections.withLock({ $0 }) { entry.channel.close(promise: nil) }
+        for (_, entry) in connections.withLock({ $0.all }) { entry.channel.close(promise: nil) }
     }
 
     /// Drops a node's live connection, e.g. once it is terminated and its certificate revoked.
     public func disconnect(nodeID: String) {
-        for (_, entry) in connections.withLock({ $0 }) where entry.node == nodeID { entry.channel.close(promise: nil) }
+        for (_, entry) in connections.withLock({ $0.all }) where entry.node == nodeID { entry.channel.close(promise: nil) }
     }
 
     /// Runs a command on a node through its agent and waits for the result, at most `timeout` plus a margin for
     /// the round trip. Fails when the node has no live connection.
     public func runCommand(nodeID: String, _ command: RunCommand) async throws -> CommandResult {
-        guard let channel = connections.withLock({ $0.values.first { $0.node == nodeID }?.channel }) else {
+        guard let channel = connections.withLock({ $0.byNode[nodeID] }) else {
             throw GatewayError("node \(nodeID) has no live connection")
         }
         let frame = try WireCodec.encode(.runCommand(command))
@@ -140,12 +148,43 @@ public final class AgentGateway: Service, Sendable {
     }
 
     func register(_ channel: any Channel, node: String?) {
-        connections.withLock { $0[ObjectIdentifier(channel)] = (node, channel) }
+        connections.withLock { c in
+            c.all[ObjectIdentifier(channel)] = (node, channel)
+            if let node { c.byNode[node] = channel }
+        }
     }
 
     func unregister(_ channel: any Channel) {
-        _ = connections.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        connections.withLock { c in
+            guard let entry = c.all.removeValue(forKey: ObjectIdentifier(channel)) else { return }
+            if let node = entry.node, let current = c.byNode[node], current === channel { c.byNode[node] = nil }
+        }
     }
+
+    /// Who hands out configuration: told of every agent's hello and ack. Set once, before agents connect.
+    public func setConfigDelivery(_ delivery: any ConfigDelivery) {
+        self.delivery.withLock { $0 = delivery }
+    }
+
+    var configDelivery: (any ConfigDelivery)? { delivery.withLock { $0 } }
+
+    /// Sends one already-encoded push to each of these nodes that has a live connection; returns the nodes that
+    /// have none (they receive it when they say hello again).
+    @discardableResult
+    public func push(_ frame: Frame, to nodeIDs: [String]) -> [String] {
+        let channels = connections.withLock { c in nodeIDs.map { ($0, c.byNode[$0]) } }
+        var offline: [String] = []
+        for (node, channel) in channels {
+            guard let channel else {
+                offline.append(node)
+                continue
+            }
+            channel.writeAndFlush(frame, promise: nil)
+        }
+        return offline
+    }
+
+    public var connectedCount: Int { connections.withLock { $0.byNode.count } }
 
     private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
         let channel = connection.channel
@@ -165,6 +204,15 @@ public final class AgentGateway: Service, Sendable {
             logger.info("agent disconnected", metadata: ["node.id": "\(node)", "remote": "\(remote)"])
         }
     }
+}
+
+/// The configuration side of agent sessions, implemented by the coordinator's rollout engine.
+public protocol ConfigDelivery: Sendable {
+    /// An agent said hello with the configuration it last applied (or is applying); returns a push to send it
+    /// right after `Welcome` when it is not on the revision it should run.
+    func agentConnected(nodeID: String, reported: Ack?, at: Date) async -> Push?
+    /// An agent acknowledged (or started applying) a revision.
+    func acknowledged(nodeID: String, ack: Ack, at: Date)
 }
 
 public struct GatewayError: Error, CustomStringConvertible {

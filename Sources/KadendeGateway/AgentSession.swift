@@ -21,6 +21,8 @@ struct AgentSession {
 
     /// A group declares at most 32 probes; a heartbeat with more results is not from a well-behaved agent.
     static let maxProbeResults = 64
+    /// Files, commands and service actions of one revision, and a few more.
+    static let maxSteps = 400
 
     init(gateway: AgentGateway, channel: any Channel, remote: String) {
         self.gateway = gateway
@@ -89,14 +91,23 @@ struct AgentSession {
         case .hello(let hello):
             let node = try authenticated(claim: hello.nodeID)
             guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
-            let (interval, probes) = try await admit(node: node, version: hello.agentVersion, now: now)
+            let (interval, probes, facts) = try await admit(node: node, version: hello.agentVersion, now: now)
             helloDone = true
             gateway.register(channel, node: node)
             gateway.tracker.beat(node, at: now)
             gateway.tracker.setConnected(node, true)
             logger.info("agent connected", metadata: ["agent.version": "\(hello.agentVersion)"])
-            return .welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
-                                    heartbeatIntervalMillis: Int(interval * 1000), serverTime: now, probes: probes))
+            let welcome = try Self.encode(.welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
+                                                                heartbeatIntervalMillis: Int(interval * 1000), serverTime: now,
+                                                                probes: probes, facts: facts)))
+            // Welcome first, then the revision the node should run if it is behind: written in this order on one
+            // channel, the agent always knows its facts before it renders a template.
+            channel.write(welcome, promise: nil)
+            if let push = await gateway.configDelivery?.agentConnected(nodeID: node, reported: hello.config, at: now) {
+                channel.write(try Self.encode(.push(push)), promise: nil)
+            }
+            channel.flush()
+            return nil
         case .heartbeat(let beat):
             let node = try authenticated(claim: beat.nodeID)
             guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
@@ -112,8 +123,12 @@ struct AgentSession {
             logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
             return .renewed(renewed)
         case .ack(let ack):
-            _ = try authenticated(claim: nil)
-            logger.info("agent acknowledged push", metadata: ["revision": "\(ack.revision)", "outcome": "\(ack.outcome.rawValue)"])
+            let node = try authenticated(claim: nil)
+            guard helloDone else { throw WireError(.unexpectedMessage, "ack before hello") }
+            guard (ack.steps?.count ?? 0) <= Self.maxSteps else {
+                throw WireError(.malformedFrame, "ack carries \(ack.steps?.count ?? 0) step results (at most \(Self.maxSteps))")
+            }
+            gateway.configDelivery?.acknowledged(nodeID: node, ack: ack, at: now)
             return nil
         case .bye(let bye):
             logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
@@ -125,6 +140,14 @@ struct AgentSession {
             return nil
         case .welcome, .enrolled, .push, .refused, .renewed, .runCommand:
             throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
+        }
+    }
+
+    private static func encode(_ message: WireMessage) throws(WireError) -> Frame {
+        do {
+            return try WireCodec.encode(message)
+        } catch {
+            throw WireError(.internalError, "cannot encode \(message.type.map { "\($0)" } ?? "message"): \(error)")
         }
     }
 
@@ -140,7 +163,7 @@ struct AgentSession {
 
     /// Checks that the certificate is one the coordinator issued and still honours, and that the node is alive;
     /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval and probes.
-    private func admit(node: String, version: String, now: Date) async throws(WireError) -> (Double, [ProbeSpec]) {
+    private func admit(node: String, version: String, now: Date) async throws(WireError) -> (Double, [ProbeSpec], [String: String]) {
         let store = gateway.store
         do {
             guard let serial, let record = try await store.certificate(serial: serial), record.nodeID == node else {
@@ -163,7 +186,9 @@ struct AgentSession {
                                                       reason: "agent \(version.prefix(32)) reconnected with certificate \(serial)"))
             }
             let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
-            return (group?.spec.health.heartbeatInterval.value ?? 1, group?.spec.health.probes ?? [])
+            var facts = ["node.group": nodeRecord.group, "node.cluster": nodeRecord.cluster]
+            facts["node.address"] = nodeRecord.address
+            return (group?.spec.health.heartbeatInterval.value ?? 1, group?.spec.health.probes ?? [], facts)
         } catch let error as WireError {
             throw error
         } catch {

@@ -10,6 +10,17 @@ public protocol ControlPlane: Sendable {
     func node(id: String) async throws(APIError) -> APINodeDetail
     /// Gauges in the Prometheus text format: nodes by state, the circuit breaker, the budget, holds, agents.
     func metrics() async throws(APIError) -> String
+    // Configuration
+    func pushConfig(cluster: String, group: String, yaml: String) async throws(APIError) -> APIPushResult
+    func configRevisions(cluster: String, group: String) async throws(APIError) -> [APIConfigRevision]
+    func configRevision(cluster: String, group: String, revision: Int) async throws(APIError) -> APIConfigRevision
+    func configStatus(cluster: String, group: String) async throws(APIError) -> APIConfigStatus
+    func rollouts(cluster: String, group: String) async throws(APIError) -> [APIRollout]
+    func rollback(cluster: String, group: String, to revision: Int) async throws(APIError) -> APIRollout
+    /// `pause`, `resume` or `abort` the group's active rollout.
+    func controlRollout(cluster: String, group: String, action: String) async throws(APIError) -> APIRollout
+    func setLabels(nodeID: String, change: APILabelChange) async throws(APIError) -> APINode
+
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]
 }

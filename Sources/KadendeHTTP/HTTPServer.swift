@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import struct Foundation.Data
 import class Foundation.JSONEncoder
+import class Foundation.JSONDecoder
 
 /// The coordinator's REST API `/v1`. Bound to 127.0.0.1 unless told otherwise: authentication arrives with users
 /// and roles, and until then only local users may reach it.
@@ -50,6 +51,48 @@ public enum HTTPServer {
         router.delete("/v1/groups/:name") { request, context in
             let name = try context.parameters.require("name")
             return try Self.json(await controlPlane.deleteGroup(cluster: Self.cluster(request), name: name))
+        }
+        router.post("/v1/groups/:name/config") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: maxBodySize)
+            let name = try context.parameters.require("name")
+            return try Self.json(await controlPlane.pushConfig(cluster: Self.cluster(request), group: name, yaml: String(buffer: body)),
+                                 status: .created)
+        }
+        router.get("/v1/groups/:name/config/revisions") { request, context in
+            try Self.json(await controlPlane.configRevisions(cluster: Self.cluster(request), group: context.parameters.require("name")))
+        }
+        router.get("/v1/groups/:name/config/revisions/:revision") { request, context in
+            let revision = try Self.number(context.parameters.get("revision"), name: "revision", default: 0, range: 1...Int64(Int32.max))
+            return try Self.json(await controlPlane.configRevision(cluster: Self.cluster(request), group: context.parameters.require("name"),
+                                                                   revision: Int(revision)))
+        }
+        router.get("/v1/groups/:name/config/status") { request, context in
+            try Self.json(await controlPlane.configStatus(cluster: Self.cluster(request), group: context.parameters.require("name")))
+        }
+        router.get("/v1/groups/:name/config/rollouts") { request, context in
+            try Self.json(await controlPlane.rollouts(cluster: Self.cluster(request), group: context.parameters.require("name")))
+        }
+        router.post("/v1/groups/:name/config/rollback") { request, context in
+            guard request.uri.queryParameters.get("to") != nil else { throw APIError.badRequest("bad_parameter", "to=REVISION is required") }
+            let to = try Self.number(request.uri.queryParameters.get("to"), name: "to", default: 0, range: 1...Int64(Int32.max))
+            return try Self.json(await controlPlane.rollback(cluster: Self.cluster(request), group: context.parameters.require("name"), to: Int(to)),
+                                 status: .created)
+        }
+        router.post("/v1/groups/:name/config/rollout/:action") { request, context in
+            try Self.json(await controlPlane.controlRollout(cluster: Self.cluster(request), group: context.parameters.require("name"),
+                                                            action: context.parameters.require("action")))
+        }
+        router.put("/v1/nodes/{id}/labels") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 64 * 1024)
+            let change: APILabelChange
+            do {
+                change = try JSONDecoder().decode(APILabelChange.self, from: Data(body.readableBytesView))
+            } catch {
+                throw APIError.badRequest("bad_body", "expected {\"set\": {key: value}, \"remove\": [key]}")
+            }
+            return try Self.json(await controlPlane.setLabels(nodeID: context.parameters.get("id") ?? "", change: change))
         }
         router.get("/v1/nodes/{id}") { _, context in
             try Self.json(await controlPlane.node(id: context.parameters.get("id") ?? ""))

@@ -151,7 +151,16 @@ extension SQLiteStore {
                 ON CONFLICT(node_id) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at
                 """)
             for (id, json, at) in encoded { try statement.execute(arguments: [id, json, at, id]) }
-            return try events.map { try Self.insertEvent(db, $0) }
+            // Events about a node may come without its cluster and group: the node's row has them.
+            return try events.compactMap { event -> NodeEvent? in
+                var event = event
+                if event.cluster.isEmpty, let id = event.nodeID {
+                    guard let row = try Row.fetchOne(db, sql: "SELECT cluster, group_name FROM nodes WHERE id = ?", arguments: [id]) else { return nil }
+                    event.cluster = row["cluster"]
+                    event.group = row["group_name"]
+                }
+                return try Self.insertEvent(db, event)
+            }
         }
         self.events.publish(stored)
     }
