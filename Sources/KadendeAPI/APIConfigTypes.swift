@@ -88,9 +88,11 @@ public struct APINodeConfig: Codable, Sendable, Hashable {
     public var steps: [StepResult]?
     public var reportedAt: Date?
     public var rollout: String?
+    /// The node's last failed application (kept after a rollback).
+    public var lastFailure: Ack?
 
     public init(id: String, state: NodeState, labels: [String: String], desired: Int?, revision: Int?, outcome: String?,
-                message: String?, steps: [StepResult]?, reportedAt: Date?, rollout: String?) {
+                message: String?, steps: [StepResult]?, reportedAt: Date?, rollout: String?, lastFailure: Ack? = nil) {
         self.id = id
         self.state = state
         self.labels = labels
@@ -101,6 +103,7 @@ public struct APINodeConfig: Codable, Sendable, Hashable {
         self.steps = steps
         self.reportedAt = reportedAt
         self.rollout = rollout
+        self.lastFailure = lastFailure
     }
 }
 

@@ -35,8 +35,8 @@ struct ConfigCommand: AsyncParsableCommand {
             let result: APIPushResult = try await options.client.client.post("\(options.base)?\(options.cluster)", yaml: yaml)
             if options.client.output == .table {
                 let p = result.rollout.policy
-                print("revision \(result.revision.revision) of \(result.revision.cluster)/\(result.revision.group) stored (digest \(result.revision.digest.prefix(12)))")
-                print("rollout \(result.rollout.id) \(result.rollout.state): \(result.rollout.target), \(p.strategy.rawValue), batch \(p.batch), maxUnavailable \(p.maxUnavailable), bake \(p.bake), maxFailures \(p.maxFailures)")
+                Output.emit("revision \(result.revision.revision) of \(result.revision.cluster)/\(result.revision.group) stored (digest \(result.revision.digest.prefix(12)))" + "\n")
+                Output.emit("rollout \(result.rollout.id) \(result.rollout.state): \(result.rollout.target), \(p.strategy.rawValue), batch \(p.batch), maxUnavailable \(p.maxUnavailable), bake \(p.bake), maxFailures \(p.maxFailures)" + "\n")
             } else {
                 try Output.print(result, format: options.client.output) { [] }
             }
@@ -107,7 +107,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 guard let rollout = status.rollout else { throw ValidationError("group \(options.group) has no rollout") }
                 let line = Output.rolloutLine(rollout)
                 if line != lastLine {
-                    print("\(Output.time(Date()))  \(line)")
+                    Output.emit("\(Output.time(Date()))  \(line)" + "\n")
                     lastLine = line
                 }
                 if !rollout.isActive && (rolloutID == nil || rollout.id >= rolloutID!) {
@@ -172,22 +172,24 @@ extension Output {
     }
 
     static func configRows(_ s: APIConfigStatus) -> [[String]] {
-        var rows: [[String]] = [["GROUP", "CURRENT", "LATEST", "ROLLOUT"],
-                                ["\(s.cluster)/\(s.group)", s.currentRevision.map(String.init) ?? "-", s.latestRevision.map(String.init) ?? "-",
-                                 s.rollout.map(rolloutLine) ?? "-"], [""]]
+        var rows: [[String]] = [
+            ["group \(s.cluster)/\(s.group): current revision \(s.currentRevision.map(String.init) ?? "none"), latest \(s.latestRevision.map(String.init) ?? "none")"],
+            [s.rollout.map(rolloutLine) ?? "no rollout yet"], [""],
+        ]
         rows.append(["NODE", "STATE", "DESIRED", "REVISION", "OUTCOME", "ROLLOUT", "LABELS", "MESSAGE"])
         for n in s.nodes {
             let labels = n.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             rows.append([n.id, n.state.rawValue, n.desired.map(String.init) ?? "-", n.revision.map(String.init) ?? "-", n.outcome ?? "-",
                          n.rollout ?? "-", labels.isEmpty ? "-" : labels, n.message ?? ""])
         }
-        let failed = s.nodes.filter { $0.outcome == "failed" }
+        // Failures of the latest rollout's revision, still shown after a rollback put the node back.
+        let failed = s.nodes.compactMap { n in n.lastFailure.map { (n.id, $0) } }.filter { $0.1.revision == s.rollout?.revision }
         if !failed.isEmpty {
             rows.append([""])
-            rows.append(["FAILED NODE", "STEP", "OUTPUT"])
-            for n in failed {
-                for step in n.steps ?? [] where step.outcome == .failed {
-                    rows.append([n.id, step.step, (step.output ?? "").replacingOccurrences(of: "\n", with: " ⏎ ")])
+            rows.append(["FAILED NODE", "REVISION", "STEP", "OUTPUT"])
+            for (id, ack) in failed {
+                for step in ack.steps ?? [] where step.outcome == .failed {
+                    rows.append([id, "\(ack.revision)", step.step, (step.output ?? "").replacingOccurrences(of: "\n", with: " ⏎ ")])
                 }
             }
         }

@@ -31,10 +31,12 @@ enum Output {
     }
 
     static func render(_ rows: [[String]]) -> String {
-        guard let header = rows.first else { return "" }
-        var widths = header.map(\.count)
+        guard !rows.isEmpty else { return "" }
+        // Sections of one table may have different columns: every column is as wide as its widest cell.
+        var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
         for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            // A row's last cell is never padded, so it does not widen its column (a long message, a title row).
+            for (i, cell) in row.enumerated() where i < row.count - 1 { widths[i] = max(widths[i], cell.count) }
         }
         var out = ""
         for row in rows {

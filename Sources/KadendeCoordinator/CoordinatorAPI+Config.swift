@@ -72,7 +72,8 @@ extension CoordinatorAPI {
             return APINodeConfig(id: node.id, state: node.state, labels: node.labels, desired: config?.desired,
                                  revision: config?.reported?.revision, outcome: config?.reported?.outcome.rawValue,
                                  message: config?.reported?.message, steps: config?.reported?.steps, reportedAt: config?.reportedAt,
-                                 rollout: latest?.state.isActive == true ? plan?.statuses[node.id].map(Self.describe) : nil)
+                                 rollout: latest?.state.isActive == true ? plan?.statuses[node.id].map(Self.describe) : nil,
+                                 lastFailure: config?.lastFailure)
         }
         return APIConfigStatus(cluster: cluster, group: group, currentRevision: g.configRevision, latestRevision: revisions.last?.revision,
                                rollout: latest.map(apiRollout), nodes: rows)

@@ -108,6 +108,8 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
             case .nodeFailed(let node, let reason):
                 let key = "\(rollout.id)/\(node)"
                 guard memory.withLock({ $0.failuresShown.insert(key).inserted }) else { continue }
+                // A failure the node reported has its event already (node.config_failed with its output).
+                if let reported = configs[node]?.reported, reported.outcome == .failed, reported.revision == (rollout.state == .rollingBack ? rollout.previous : rollout.revision) { continue }
                 try await store.appendEvent(NodeEvent(at: now, cluster: rollout.cluster, group: rollout.group, nodeID: node,
                                                       kind: .configFailed, reason: "rollout \(rollout.id), revision \(rollout.revision): \(reason)"))
             case .push(let ids, let revision, let reason):

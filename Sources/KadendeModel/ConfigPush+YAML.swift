@@ -113,7 +113,8 @@ extension ConfigPush {
             r.strategy = strategy
         }
         if let b = m["batch"] { r.batch = try amount(b) }
-        if let u = m["maxUnavailable"] { r.maxUnavailable = try amount(u) }
+        // Without its own maxUnavailable, a batch may be unavailable as a whole: `batch: 3` means batches of 3.
+        if let u = m["maxUnavailable"] { r.maxUnavailable = try amount(u) } else if m["batch"] != nil { r.maxUnavailable = r.batch }
         if let p = m["pause"] { r.pause = try p.seconds() }
         if let b = m["bake"] { r.bake = try b.seconds() }
         if let f = m["maxFailures"] { r.maxFailures = try f.int() }

@@ -63,7 +63,7 @@ public enum ProbeExecutor {
 }
 
 extension String {
-    var trimmingSuffixWhitespace: String {
+    public var trimmingSuffixWhitespace: String {
         var s = Substring(self)
         while let last = s.last, last.isWhitespace { s = s.dropLast() }
         return String(s)

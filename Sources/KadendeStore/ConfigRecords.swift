@@ -35,6 +35,22 @@ public struct RolloutRecord: Sendable, Hashable, Codable {
     public var reason: String
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(id: Int64, cluster: String, group: String, revision: Int, previous: Int?, kind: Kind, target: ConfigTarget,
+                policy: RolloutPolicy, state: RolloutState, reason: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.cluster = cluster
+        self.group = group
+        self.revision = revision
+        self.previous = previous
+        self.kind = kind
+        self.target = target
+        self.policy = policy
+        self.state = state
+        self.reason = reason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// What the coordinator wants on a node and what the node last said about it.
@@ -47,13 +63,17 @@ public struct NodeConfigRecord: Sendable, Hashable, Codable {
     /// The node's last ack (or the state it reported in `Hello`).
     public var reported: Ack?
     public var reportedAt: Date?
+    /// The node's last failed application, kept after a rollback so the operator still sees what went wrong.
+    public var lastFailure: Ack?
 
-    public init(nodeID: String, desired: Int? = nil, rollout: Int64? = nil, pushedAt: Date? = nil, reported: Ack? = nil, reportedAt: Date? = nil) {
+    public init(nodeID: String, desired: Int? = nil, rollout: Int64? = nil, pushedAt: Date? = nil, reported: Ack? = nil, reportedAt: Date? = nil,
+                lastFailure: Ack? = nil) {
         self.nodeID = nodeID
         self.desired = desired
         self.rollout = rollout
         self.pushedAt = pushedAt
         self.reported = reported
         self.reportedAt = reportedAt
+        self.lastFailure = lastFailure
     }
 }

@@ -144,13 +144,14 @@ extension SQLiteStore {
 
     public func recordReports(_ reports: [String: (ack: Ack, at: Date)], events: [NodeEvent]) async throws {
         guard !reports.isEmpty || !events.isEmpty else { return }
-        let encoded = try reports.map { ($0.key, try Self.json($0.value.ack), $0.value.at.timeIntervalSince1970) }
+        let encoded = try reports.map { ($0.key, try Self.json($0.value.ack), $0.value.at.timeIntervalSince1970, $0.value.ack.outcome == .failed) }
         let stored = try await pool.write { db -> [NodeEvent] in
             let statement = try db.makeStatement(sql: """
-                INSERT INTO node_config(node_id, reported, reported_at) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM nodes WHERE id = ?)
-                ON CONFLICT(node_id) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at
+                INSERT INTO node_config(node_id, reported, reported_at, failure) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM nodes WHERE id = ?)
+                ON CONFLICT(node_id) DO UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at,
+                  failure = coalesce(excluded.failure, node_config.failure)
                 """)
-            for (id, json, at) in encoded { try statement.execute(arguments: [id, json, at, id]) }
+            for (id, json, at, failed) in encoded { try statement.execute(arguments: [id, json, at, failed ? json : nil, id]) }
             // Events about a node may come without its cluster and group: the node's row has them.
             return try events.compactMap { event -> NodeEvent? in
                 var event = event
@@ -215,9 +216,11 @@ extension SQLiteStore {
         let pushed: Double? = row["pushed_at"]
         let reportedAt: Double? = row["reported_at"]
         let reported: String? = row["reported"]
+        let failure: String? = row["failure"]
         return NodeConfigRecord(nodeID: row["node_id"], desired: row["desired"], rollout: row["rollout"],
                                 pushedAt: pushed.map(Date.init(timeIntervalSince1970:)),
                                 reported: try reported.map { try decode(Ack.self, $0) },
-                                reportedAt: reportedAt.map(Date.init(timeIntervalSince1970:)))
+                                reportedAt: reportedAt.map(Date.init(timeIntervalSince1970:)),
+                                lastFailure: try failure.map { try decode(Ack.self, $0) })
     }
 }

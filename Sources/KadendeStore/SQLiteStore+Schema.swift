@@ -108,7 +108,8 @@ extension SQLiteStore {
                   rollout INTEGER,
                   pushed_at REAL,
                   reported TEXT,
-                  reported_at REAL
+                  reported_at REAL,
+                  failure TEXT
                 );
                 ALTER TABLE groups ADD COLUMN config_revision INTEGER;
                 ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';

@@ -27,7 +27,10 @@ struct RolloutPlannerTests {
     }
 
     func pushed(_ plan: RolloutPlanner.Plan) -> [String] {
-        plan.decisions.flatMap { if case .push(let ids, _, _) = $0 { ids } else { [] } }
+        plan.decisions.flatMap { decision -> [String] in
+            if case .push(let ids, _, _) = decision { return ids }
+            return []
+        }
     }
 
     @Test func firstBatchTakesBatchSizeInNodeOrder() {

@@ -229,11 +229,13 @@ final class ConfigApplier: Sendable {
                 throw StepFailure(step: step, message: "\(error)")
             }
             guard outcome.succeeded else {
-                throw StepFailure(step: step, message: "\(outcome): \(outcome.output)")
+                let output = outcome.output.trimmingSuffixWhitespace
+                throw StepFailure(step: step, message: output.isEmpty ? "\(outcome)" : "\(outcome): \(output)")
             }
             pending.finished.append(step)
             try? journal.save(pending)
-            steps.append(StepResult(step: step, outcome: .ran, output: outcome.output.isEmpty ? nil : String(outcome.output.prefix(Self.outputLimit))))
+            let output = outcome.output.trimmingSuffixWhitespace
+            steps.append(StepResult(step: step, outcome: .ran, output: output.isEmpty ? nil : String(output.prefix(Self.outputLimit))))
         }
     }
 

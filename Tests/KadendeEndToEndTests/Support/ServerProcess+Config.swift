@@ -1,0 +1,18 @@
+import Foundation
+import KadendeAPI
+
+extension ServerProcess {
+    func configStatus(group: String) throws -> APIConfigStatus { try json(["config", "status", "--group", group]) }
+
+    /// Writes a revision file and pushes it; returns the CLI's output.
+    @discardableResult
+    func push(_ yaml: String, group: String, directory: String, watch: Bool = false) throws -> String {
+        let path = directory + "/push-\(UUID().uuidString.prefix(6)).yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return try cli(["config", "push", "--group", group, "-f", path] + (watch ? ["--watch"] : []))
+    }
+
+    /// The directory pushed files land in for a process node (its own root, never the host's).
+    func nodeRoot(_ nodeID: String) -> String { dataDirectory + "/process/nodes/\(nodeID)/root" }
+    func nodeDirectory(_ nodeID: String) -> String { dataDirectory + "/process/nodes/\(nodeID)" }
+}
