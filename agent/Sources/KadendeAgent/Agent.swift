@@ -48,8 +48,9 @@ public final class Agent: Sendable {
     private let pendingKey = Mutex<P256.Signing.PrivateKey?>(nil)
     let probes: ProbeRunner
     let config: ConfigApplier
-    /// The live session's writer, for acks that finish after the push that asked for them.
-    private let outbound = Mutex<NIOAsyncChannelOutboundWriter<Frame>?>(nil)
+    /// The live session's writer, for acks that finish after the push that asked for them, and the last ack that
+    /// found no session (sent as soon as the next one is welcomed: it may be newer than what `Hello` said).
+    private let outbound = Mutex<(writer: NIOAsyncChannelOutboundWriter<Frame>?, unsent: Ack?)>((nil, nil))
 
     public init(settings: AgentSettings, logger: Logger, maxFrameSize: Int = Frame.defaultMaxSize) throws {
         self.settings = settings
@@ -173,8 +174,13 @@ public final class Agent: Sendable {
             if probes.install(probeSet) {
                 logger.info("probe set installed", metadata: ["probes": "\(probeSet.map(\.name).joined(separator: ","))"])
             }
-            self.outbound.withLock { $0 = outbound }
-            defer { self.outbound.withLock { $0 = nil } }
+            let unsent = self.outbound.withLock { o -> Ack? in
+                o.writer = outbound
+                defer { o.unsent = nil }
+                return o.unsent
+            }
+            defer { self.outbound.withLock { $0.writer = nil } }
+            if let unsent { try await outbound.write(WireCodec.encode(.ack(unsent))) }
             let interval = min(max(welcome.heartbeatIntervalMillis, 100), 60_000)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.heartbeats(outbound: outbound, intervalMillis: interval) }
@@ -211,7 +217,11 @@ public final class Agent: Sendable {
 
     /// Sends on the live connection, if there is one; an ack that finds none is repeated in the next `Hello`.
     func send(_ message: WireMessage) async {
-        guard let writer = outbound.withLock({ $0 }), let frame = try? WireCodec.encode(message) else { return }
+        let writer = outbound.withLock { o -> NIOAsyncChannelOutboundWriter<Frame>? in
+            if o.writer == nil, case .ack(let ack) = message, ack.outcome != .applying { o.unsent = ack }
+            return o.writer
+        }
+        guard let writer, let frame = try? WireCodec.encode(message) else { return }
         try? await writer.write(frame)
     }
 

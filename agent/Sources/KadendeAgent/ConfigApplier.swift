@@ -26,7 +26,7 @@ final class ConfigApplier: Sendable {
         var facts: [String: String] = [:]
         var groupProbes: [ProbeSpec] = []
         var applied: ConfigJournal.Applied?
-        var applying: Int?
+        var applying: (revision: Int, digest: String)?
     }
     private let state: Mutex<State>
 
@@ -42,7 +42,7 @@ final class ConfigApplier: Sendable {
         (jobs, submit) = AsyncStream.makeStream()
         var initial = State()
         initial.applied = journal.applied()
-        initial.applying = journal.pending()?.config.revision
+        initial.applying = journal.pending().map { ($0.config.revision, $0.config.digest) }
         state = Mutex(initial)
         var facts = ["node.id": nodeID, "node.arch": Architecture.current]
         var host = [CChar](repeating: 0, count: 256)
@@ -53,7 +53,7 @@ final class ConfigApplier: Sendable {
     /// What the agent tells a coordinator in `Hello`: the revision being applied, or the last outcome.
     var current: Ack? {
         state.withLock { s in
-            if let revision = s.applying { return Ack(revision: revision, outcome: .applying) }
+            if let (revision, digest) = s.applying { return Ack(revision: revision, outcome: .applying, digest: digest) }
             return s.applied?.ack
         }
     }
@@ -100,7 +100,7 @@ final class ConfigApplier: Sendable {
     func apply(_ config: ConfigRevision, resuming: ConfigJournal.Pending?) async -> Ack {
         var pending = resuming ?? ConfigJournal.Pending(config: config, facts: state.withLock { $0.facts })
         pending.facts["revision"] = "\(config.revision)"
-        state.withLock { $0.applying = config.revision }
+        state.withLock { $0.applying = (config.revision, config.digest) }
         var steps: [StepResult] = []
         let outcome: Ack.Outcome
         let message: String?
