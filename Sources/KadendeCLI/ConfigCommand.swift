@@ -127,11 +127,18 @@ struct ConfigCommand: AsyncParsableCommand {
         @OptionGroup var options: GroupOptions
         @Option(help: "The revision to go back to.")
         var to: Int
+        @Flag(help: "Every node at once instead of the last push's batches.")
+        var allAtOnce = false
+        @Option(help: "Seconds each batch must stay healthy (default: the last push's bake).")
+        var bake: Int?
         @Flag(help: "Follow the rollout until it ends.")
         var watch = false
 
         func run() async throws {
-            let rollout: APIRollout = try await options.client.client.post("\(options.base)/rollback?to=\(to)&\(options.cluster)")
+            var query = "to=\(to)&\(options.cluster)"
+            if allAtOnce { query += "&strategy=all-at-once" }
+            if let bake { query += "&bake=\(bake)" }
+            let rollout: APIRollout = try await options.client.client.post("\(options.base)/rollback?\(query)")
             try Output.print(rollout, format: options.client.output) { [["ROLLOUT", "REV", "STATE", "REASON"], [String(rollout.id), String(rollout.revision), rollout.state, rollout.reason]] }
             if watch { try await Status.follow(options, rolloutID: rollout.id) }
         }

@@ -84,10 +84,12 @@ extension CoordinatorAPI {
         return try await call { try await store.rollouts(cluster: cluster, group: group, limit: 100) }.map(apiRollout)
     }
 
-    func rollback(cluster: String, group: String, to revision: Int) async throws(APIError) -> APIRollout {
+    func rollback(cluster: String, group: String, to revision: Int, allAtOnce: Bool, bake: Double?) async throws(APIError) -> APIRollout {
         _ = try await existing(cluster: cluster, name: group)
-        // The group's last push says how carefully it rolls out; a rollback goes the same way.
-        let policy = try await call { try await store.rollouts(cluster: cluster, group: group, limit: 1) }.first?.policy ?? RolloutPolicy()
+        // The group's last push says how carefully it rolls out; a rollback goes the same way unless told.
+        var policy = try await call { try await store.rollouts(cluster: cluster, group: group, limit: 1) }.first?.policy ?? RolloutPolicy()
+        if allAtOnce { policy.strategy = .allAtOnce }
+        if let bake { policy.bake = Seconds(bake) }
         let rollout = try await call {
             try await store.startRollout(cluster: cluster, group: group, revision: revision, kind: .rollback, target: ConfigTarget(),
                                          policy: policy, reason: "rollback to revision \(revision) asked for by an operator",

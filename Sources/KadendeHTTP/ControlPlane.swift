@@ -16,7 +16,8 @@ public protocol ControlPlane: Sendable {
     func configRevision(cluster: String, group: String, revision: Int) async throws(APIError) -> APIConfigRevision
     func configStatus(cluster: String, group: String) async throws(APIError) -> APIConfigStatus
     func rollouts(cluster: String, group: String) async throws(APIError) -> [APIRollout]
-    func rollback(cluster: String, group: String, to revision: Int) async throws(APIError) -> APIRollout
+    /// `allAtOnce` and `bake` override the policy of the group's last push, which a rollback follows otherwise.
+    func rollback(cluster: String, group: String, to revision: Int, allAtOnce: Bool, bake: Double?) async throws(APIError) -> APIRollout
     /// `pause`, `resume` or `abort` the group's active rollout.
     func controlRollout(cluster: String, group: String, action: String) async throws(APIError) -> APIRollout
     func setLabels(nodeID: String, change: APILabelChange) async throws(APIError) -> APINode

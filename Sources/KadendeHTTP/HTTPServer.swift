@@ -75,8 +75,11 @@ public enum HTTPServer {
         }
         router.post("/v1/groups/:name/config/rollback") { request, context in
             guard request.uri.queryParameters.get("to") != nil else { throw APIError.badRequest("bad_parameter", "to=REVISION is required") }
-            let to = try Self.number(request.uri.queryParameters.get("to"), name: "to", default: 0, range: 1...Int64(Int32.max))
-            return try Self.json(await controlPlane.rollback(cluster: Self.cluster(request), group: context.parameters.require("name"), to: Int(to)),
+            let q = request.uri.queryParameters
+            let to = try Self.number(q.get("to"), name: "to", default: 0, range: 1...Int64(Int32.max))
+            let bake = try q.get("bake").map { _ in try Self.number(q.get("bake"), name: "bake", default: 0, range: 0...3600) }
+            return try Self.json(await controlPlane.rollback(cluster: Self.cluster(request), group: context.parameters.require("name"), to: Int(to),
+                                                             allAtOnce: q.get("strategy") == "all-at-once", bake: bake.map(Double.init)),
                                  status: .created)
         }
         router.post("/v1/groups/:name/config/rollout/:action") { request, context in

@@ -203,4 +203,65 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: server.nodeRoot(nodes[0]) + "/etc/first.conf"), "nothing of the revision was applied")
         #expect(!FileManager.default.fileExists(atPath: server.nodeRoot(nodes[1]) + "/etc/first.conf"), "the second batch never started")
     }
+
+    @Test func targetsNarrowRolloutsAndOperatorsPauseResumeAndAbort() async throws {
+        let dir = try Paths.temporaryDirectory("config-target")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
+        try await server.start()
+        try Self.group.replacingOccurrences(of: "desired: 10", with: "desired: 4").write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
+        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
+        let nodes = try server.nodes(group: "web").map(\.id).sorted()
+        func file(_ n: Int, _ extra: String = "") -> String {
+            "\(extra)\nfiles:\n  - {path: /etc/app.conf, content: \"v\(n)\"}\n"
+        }
+        func revisions() throws -> [String: Int] {
+            Dictionary(uniqueKeysWithValues: try server.configStatus(group: "web").nodes.map { ($0.id, $0.revision ?? 0) })
+        }
+        try server.push(file(1, "rollout: {strategy: all-at-once, bake: 0s}"), group: "web", directory: dir, watch: true)
+
+        // A label selector, then a named node: only they move; the group's current revision stays.
+        try server.cli(["node", "label", nodes[1], "role=canary"])
+        try server.cli(["node", "label", nodes[3], "role=canary", "zone=b"])
+        try server.push(file(2, "target: {selector: role=canary}\nrollout: {bake: 0s}"), group: "web", directory: dir, watch: true)
+        #expect(try revisions() == [nodes[0]: 1, nodes[1]: 2, nodes[2]: 1, nodes[3]: 2])
+        try server.push(file(3, "target: {selector: \"role=canary,zone!=b\", nodes: [\(nodes[1])]}\nrollout: {bake: 0s}"), group: "web", directory: dir, watch: true)
+        #expect(try revisions() == [nodes[0]: 1, nodes[1]: 3, nodes[2]: 1, nodes[3]: 2])
+        var status = try server.configStatus(group: "web")
+        #expect(status.currentRevision == 1 && status.latestRevision == 3)
+
+        // Pause after the first batch: it finishes, no other starts; resume finishes the rollout.
+        try server.push(file(4, "rollout: {batch: 1, bake: 1s}"), group: "web", directory: dir)
+        try server.cli(["config", "pause", "--group", "web"])
+        try await eventually("the batch in flight finished") {
+            let r = try server.configStatus(group: "web").rollout
+            return r?.state == "paused" && r?.progress.map { $0.applying == 0 && $0.baking == 0 } == true
+        }
+        let batchesWhilePaused = try server.events(group: "web").filter { $0.kind == .configBatch && $0.reason.contains("revision 4 to") }
+        #expect(batchesWhilePaused.count == 1, "\(batchesWhilePaused.map(\.reason))")
+        #expect(try server.configStatus(group: "web").rollout?.progress?.pending == 3)
+        try server.cli(["config", "resume", "--group", "web"])
+        try server.cli(["config", "status", "--group", "web", "--watch"])
+        #expect(try revisions().values.allSatisfy { $0 == 4 })
+        #expect(try server.configStatus(group: "web").currentRevision == 4)
+
+        // Abort: the rollout stops where it is, nothing rolls back.
+        try server.push(file(5, "rollout: {batch: 1, bake: 30s}"), group: "web", directory: dir)
+        try await eventually("the first node took revision 5") { try revisions().values.contains(5) }
+        try server.cli(["config", "abort", "--group", "web"])
+        status = try server.configStatus(group: "web")
+        #expect(status.rollout?.state == "aborted")
+        #expect(try revisions().values.sorted() == [4, 4, 4, 5])
+        #expect(status.currentRevision == 4)
+        #expect(throws: CLIError.self) { try server.cli(["config", "resume", "--group", "web"]) }
+
+        // A rollback to an earlier revision is a rollout of its own; every push is on the record.
+        try server.cli(["config", "rollback", "--group", "web", "--to", "1", "--all-at-once", "--bake", "0", "--watch"])
+        #expect(try revisions().values.allSatisfy { $0 == 1 })
+        let pushes = try server.events(group: "web").filter { $0.kind == .configPushed }
+        #expect(pushes.count == 6, "\(pushes.map(\.reason))")
+        let diff = try server.cli(["config", "diff", "--group", "web", "1", "4"])
+        #expect(diff.contains("  - v1") && diff.contains("  + v4"), "\(diff)")
+    }
 }
