@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "kadende", targets: ["kadende"]),
         .executable(name: "kadende-agent", targets: ["kadende-agent"]),
+        .executable(name: "kadende-loadgen", targets: ["kadende-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -117,6 +118,15 @@ let package = Package(
         ], path: "agent/Sources/KadendeAgent"),
         .executableTarget(name: "kadende-agent", dependencies: ["KadendeAgent", .product(name: "NIOCore", package: "swift-nio")],
                           path: "agent/Sources/kadende-agent"),
+
+        // Simulated agents for benchmarks: the real protocol over real mutual TLS, thousands per process.
+        .executableTarget(name: "kadende-loadgen", dependencies: [
+            "KadendeAgent", "KadendePKI", "KadendeWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .testTarget(name: "KadendeModelTests", dependencies: ["KadendeModel"]),
         .testTarget(name: "KadendeWireTests", dependencies: ["KadendeWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),

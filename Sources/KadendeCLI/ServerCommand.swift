@@ -56,6 +56,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How long an enrolment token in user-data stays valid (e.g. 15m).")
     var enrolmentTokenLifetime: String = "15m"
 
+    @Option(help: "Turns on the simulated provider: its machines are lines in this file, played by kadende-loadgen (benchmarks only).")
+    var simulatedSpool: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -105,6 +108,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.qemu.memoryMiB = qemuMemory
         config.qemu.maxMachines = qemuMax
         config.qemu.forwardedPorts = qemuForward
+        config.simulatedSpool = simulatedSpool.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
             throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")
         }

@@ -50,7 +50,7 @@ public final class Coordinator: Sendable {
             try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
                                 network: configuration.processNetwork, logger: logger),
             try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger),
-        ])
+        ] + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? []))
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
         let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }

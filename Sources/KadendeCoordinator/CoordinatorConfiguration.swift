@@ -13,6 +13,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var artifactPort: Int? = 7444
     /// Packaged agents to serve (`scripts/package-agent` writes them to `.build/dist`).
     public var agentArtifactsDirectory: String?
+    /// With a path, the `simulated` provider is on: machines are lines in this file for a load generator.
+    public var simulatedSpool: String?
     /// Settings of the `qemu` provider.
     public var qemu = QEMUSettings()
     /// `host:port` agents are told to dial; defaults to the agent listener's address.

@@ -12,8 +12,8 @@ import Foundation
 
 /// Dials a coordinator over TLS 1.3. The server is trusted only if its chain contains the pinned CA and its leaf
 /// is signed by that CA for server use; the system trust store plays no part.
-enum CoordinatorConnection {
-    static func connect(
+public enum CoordinatorConnection {
+    public static func connect(
         to endpoint: Endpoint, pin: CAPin, identity: NodeIdentity?, maxFrameSize: Int, logger: Logger,
         timeout: TimeAmount = .seconds(10)
     ) async throws -> NIOAsyncChannel<Frame, Frame> {
