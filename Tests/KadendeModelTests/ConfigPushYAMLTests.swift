@@ -1,3 +1,4 @@
+import Foundation
 import KadendeModel
 import KadendeWire
 import Testing
@@ -33,6 +34,15 @@ struct ConfigPushYAMLTests {
         #expect(push.content.commands[0].timeout == 120 && push.content.commands[0].user == "app")
         #expect(push.content.services.map(\.argv) == [["systemctl", "restart", "--", "nginx"], ["systemctl", "reload", "--", "haproxy"], ["/bin/sh", "-c", "kill -HUP 1"]])
         #expect(push.content.probes?.first?.name == "web")
+    }
+
+    @Test func everyRevisionExampleDecodes() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/config").standardized
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
+        #expect(!files.isEmpty)
+        for file in files {
+            _ = try ConfigPush(yaml: String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8))
+        }
     }
 
     @Test(arguments: [
