@@ -264,4 +264,40 @@ import Testing
         let diff = try server.cli(["config", "diff", "--group", "web", "1", "4"])
         #expect(diff.contains("  - v1") && diff.contains("  + v4"), "\(diff)")
     }
+
+    @Test func aRevisionWhoseProbesFailIsStoppedByTheHealthGateAndRolledBack() async throws {
+        let dir = try Paths.temporaryDirectory("config-gate")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
+        try await server.start()
+        try """
+            name: web
+            provider: process
+            size: {desired: 3, min: 1, max: 5}
+            health: {heartbeatInterval: 500ms, heartbeatTimeout: 30s, startupTimeout: 1s}
+            """.write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
+        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
+        try server.push("rollout: {strategy: all-at-once, bake: 0s}\nfiles:\n  - {path: /etc/app.conf, content: v1}\n",
+                        group: "web", directory: dir, watch: true)
+        // Revision 2 applies cleanly but brings a probe its nodes fail: the first batch never finishes its bake.
+        let bad = """
+            rollout: {batch: 1, bake: 20s}
+            files:
+              - {path: /etc/app.conf, content: v2}
+            probes:
+              - {name: app-ready, exec: {command: [/bin/sh, -c, 'echo not ready; exit 2']}, interval: 500ms, fall: 1}
+            """
+        #expect(throws: CLIError.self) { try server.push(bad, group: "web", directory: dir, watch: true) }
+        let status = try server.configStatus(group: "web")
+        #expect(status.rollout?.state == "rolled-back", "\(String(describing: status.rollout))")
+        #expect(status.rollout?.reason.contains("app-ready") == true || status.rollout?.reason.contains("became") == true,
+                "the reason names the probe or the node's fall: \(status.rollout?.reason ?? "")")
+        try await eventually("every live node on revision 1") {
+            let s = try server.configStatus(group: "web")
+            return s.nodes.count == 3 && s.nodes.allSatisfy { $0.revision == 1 && $0.outcome == "applied" }
+        }
+        let batches = try server.events(group: "web").filter { $0.kind == .configBatch && $0.reason.contains("revision 2 to") }
+        #expect(batches.count == 1, "only the first batch got the revision: \(batches.map(\.reason))")
+    }
 }
