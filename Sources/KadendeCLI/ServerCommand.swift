@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KadendeCoordinator
+import KadendeEC2
 import KadendeModel
 import KadendeProviders
 import Logging
@@ -56,6 +57,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How long an enrolment token in user-data stays valid (e.g. 15m).")
     var enrolmentTokenLifetime: String = "15m"
 
+    @Option(help: "Turns on the ec2 provider in this region (credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials).")
+    var ec2Region: String?
+
+    @Option(help: "EC2 endpoint URL instead of https://ec2.<region>.amazonaws.com.")
+    var ec2Endpoint: String?
+
+    @Option(help: "A provider plugin, NAME=EXECUTABLE (repeatable); groups name it in provider:. See docs/providers.md.")
+    var providerPlugin: [String] = []
+
     @Option(help: "Turns on the simulated provider: its machines are lines in this file, played by kadende-loadgen (benchmarks only).")
     var simulatedSpool: String?
 
@@ -108,6 +118,25 @@ struct ServerCommand: AsyncParsableCommand {
         config.qemu.memoryMiB = qemuMemory
         config.qemu.maxMachines = qemuMax
         config.qemu.forwardedPorts = qemuForward
+        if let ec2Region {
+            var settings = EC2Settings(region: ec2Region, endpoint: ec2Endpoint)
+            settings.endpoint = ec2Endpoint
+            config.ec2 = settings
+        } else if ec2Endpoint != nil {
+            throw ValidationError("--ec2-endpoint needs --ec2-region (the region signs every request)")
+        }
+        for plugin in providerPlugin {
+            let parts = plugin.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                throw ValidationError("--provider-plugin \(plugin): expected NAME=EXECUTABLE")
+            }
+            let path = URL(fileURLWithPath: parts[1]).standardizedFileURL.path
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw ValidationError("--provider-plugin \(parts[0]): \(path) is not executable") }
+            guard !["process", "qemu", "ec2", "simulated"].contains(parts[0]) else {
+                throw ValidationError("--provider-plugin \(parts[0]): that name belongs to a built-in provider")
+            }
+            config.plugins[parts[0]] = path
+        }
         config.simulatedSpool = simulatedSpool.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
             throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")

@@ -1,5 +1,6 @@
 import Crypto
 import Hummingbird
+import KadendeEC2
 import KadendeGateway
 import KadendeHTTP
 import KadendeModel
@@ -50,7 +51,11 @@ public final class Coordinator: Sendable {
             try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
                                 network: configuration.processNetwork, logger: logger),
             try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger),
-        ] + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? []))
+        ] + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? [])
+          + (configuration.ec2.map { settings in
+              [EC2Provider(client: EC2Client(settings: settings, credentials: { try AWSCredentialSources.resolve() }, logger: logger), logger: logger)]
+          } ?? [])
+          + configuration.plugins.sorted { $0.key < $1.key }.map { PluginProvider(name: $0.key, executable: $0.value, logger: logger) })
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
         let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }

@@ -1,3 +1,4 @@
+import KadendeEC2
 import KadendeProviders
 import Logging
 import struct Foundation.Date
@@ -17,6 +18,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var simulatedSpool: String?
     /// Settings of the `qemu` provider.
     public var qemu = QEMUSettings()
+    /// With settings, the `ec2` provider is on.
+    public var ec2: EC2Settings?
+    /// Provider plugins: the provider's name (what groups write in `provider:`) → its executable.
+    public var plugins: [String: String] = [:]
     /// `host:port` agents are told to dial; defaults to the agent listener's address.
     public var advertisedEndpoints: [String] = []
     /// The `kadende-agent` binary the process provider starts.

@@ -29,8 +29,8 @@ public enum HealthJudge {
         let quiet = "no heartbeat for \(format(silence)) (φ \(format(phi, digits: 1)))"
 
         if silent {
-            if s.instance == .stopped {
-                return Verdict(.dead, "\(quiet) and the provider reports the instance stopped", providerConfirmed: true)
+            if s.instance == .stopped || s.instance == .impaired {
+                return Verdict(.dead, "\(quiet) and the provider reports the instance \(s.instance!.rawValue)", providerConfirmed: true)
             }
             if let probe = failing.first {
                 let evidence = "external probe \(probe.name) failing: \(probe.output ?? "no answer")"

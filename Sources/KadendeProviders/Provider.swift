@@ -74,6 +74,10 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         case destroyFailed = "destroy_failed"
         case listFailed = "list_failed"
         case timeout
+        /// A plugin or API answered with something that is not its protocol.
+        case badAnswer = "bad_answer"
+        /// The provider refused Kadende's credentials.
+        case authentication
     }
 
     public var code: Code

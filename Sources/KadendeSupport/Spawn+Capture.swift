@@ -101,7 +101,7 @@ extension Spawn {
         return result
     }
 
-    private static func outcome(_ status: Int32, _ output: [UInt8], _ truncated: Bool) -> CommandOutcome {
+    static func outcome(_ status: Int32, _ output: [UInt8], _ truncated: Bool) -> CommandOutcome {
         let exited = status & 0x7f == 0
         return CommandOutcome(exitStatus: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
                               timedOut: false, output: String(decoding: output, as: UTF8.self), truncated: truncated)
