@@ -143,9 +143,10 @@ let package = Package(
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
         .testTarget(name: "KadendeBootstrapTests", dependencies: ["KadendeBootstrap", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeEC2Tests", dependencies: [
-            "KadendeEC2", "KadendeProviders", "KadendeModel",
+            "KadendeEC2", "KadendeProviders", "KadendeModel", "KadendeWire",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SigV4TestSuite"]),
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),

@@ -1,9 +1,11 @@
+import Crypto
 import KadendeBootstrap
 import KadendeModel
 import KadendePKI
 import KadendeProviders
 import KadendeReconciler
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import Logging
 import struct Foundation.Date
@@ -57,7 +59,7 @@ extension ReconcileLoop {
                 for _ in 0..<count { try await createNode(context, reason: reason) }
             case .provision(let nodeID, let reason):
                 let minted = EnrolmentToken.mint()
-                try await store.replaceToken(nodeID: nodeID, tokenHash: minted.hash, tokenExpiry: now().addingTimeInterval(enrolment.tokenLifetime))
+                try await store.addToken(nodeID: nodeID, tokenHash: minted.hash, tokenExpiry: now().addingTimeInterval(enrolment.tokenLifetime))
                 try await provision(nodeID: nodeID, token: minted.token, context, reason: reason)
             case .adopt(let nodeID, let instanceID):
                 try await adopt(nodeID: nodeID, instanceID: instanceID, context)
@@ -114,9 +116,6 @@ extension ReconcileLoop {
     private func provision(nodeID: String, token: String, _ context: ActionContext, reason: String) async throws {
         var log = context.logger
         log[metadataKey: "node.id"] = "\(nodeID)"
-        if context.nodes[nodeID]?.state == .requested {
-            try await store.transition(nodeID: nodeID, to: .provisioning, reason: "asking provider \(context.provider.name): \(reason)", at: now())
-        }
         let spec = context.group.spec
         var tags = spec.machine.tags
         tags[InstanceTag.cluster] = context.group.cluster
@@ -126,10 +125,27 @@ extension ReconcileLoop {
         let agent = AgentConfig(nodeID: nodeID, endpoints: endpoints(for: context.provider), caPin: enrolment.caPin, token: token)
         let request = CreateRequest(nodeID: nodeID, spec: spec, tags: tags, agent: agent,
                                     userData: userData(spec: spec, agent: agent, provider: context.provider))
+        // The digest lets an operator match the machine's user-data to this node without the token showing.
+        let described = (try? request.userData.get()).map { data in
+            " (user-data \(data.utf8.count) bytes, sha256 \(Hex.encode(SHA256.hash(data: Array(data.utf8)))))"
+        } ?? ""
+        if context.nodes[nodeID]?.state == .requested {
+            try await store.transition(nodeID: nodeID, to: .provisioning, reason: "asking provider \(context.provider.name): \(reason)\(described)", at: now())
+        } else {
+            try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                                  kind: .nodeProvisioning, reason: "asking provider \(context.provider.name) again: \(reason)\(described)"))
+        }
+        Failpoint.hit("after-intent")
         do {
             let instance = try await context.provider.create(request)
+            Failpoint.hit("after-create")
             try await store.setInstance(nodeID: nodeID, instanceID: instance.id, address: instance.address, at: now())
             log.info("machine created", metadata: ["instance.id": "\(instance.id)"])
+        } catch let error as ProviderError where error.code == .timeout {
+            // The machine may exist: the next pass lists by the node's tag and adopts it, or creates it again
+            // (idempotent on the node id). Failing the node here could leave a machine nobody means.
+            try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
+                                                  kind: .providerError, reason: "create timed out: \(error); the next pass looks for its instance by tag"))
         } catch let error as ProviderError {
             try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,
                                                   kind: .providerError, reason: "create failed: \(error)"))

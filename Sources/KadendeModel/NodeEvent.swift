@@ -29,6 +29,8 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case nodeConnected = "node.connected"
         case nodeDisconnected = "node.disconnected"
         case nodeAdopted = "node.adopted"
+        /// A create asked of the provider again for a node that is already provisioning.
+        case nodeProvisioning = "node.provisioning"
         case nodeConvicted = "node.convicted"
         case providerError = "provider.error"
         case orphanDestroyed = "orphan.destroyed"

@@ -104,9 +104,8 @@ public final class SQLiteStore: Store {
         events.publish([event])
     }
 
-    public func replaceToken(nodeID: String, tokenHash: String, tokenExpiry: Date) async throws {
+    public func addToken(nodeID: String, tokenHash: String, tokenExpiry: Date) async throws {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM enrolment_tokens WHERE node_id = ? AND used_at IS NULL", arguments: [nodeID])
             try db.execute(sql: "INSERT INTO enrolment_tokens(hash, node_id, expires_at) VALUES (?, ?, ?)",
                            arguments: [tokenHash, nodeID, tokenExpiry.timeIntervalSince1970])
         }
@@ -186,6 +185,8 @@ public final class SQLiteStore: Store {
                 throw StoreError(.invalidToken, "token is bound to another node")
             }
             try db.execute(sql: "UPDATE enrolment_tokens SET used_at = ? WHERE hash = ?", arguments: [at.timeIntervalSince1970, hash])
+            // One enrolment per node: the tokens of retried creates die with the first that is used.
+            try db.execute(sql: "DELETE FROM enrolment_tokens WHERE node_id = ? AND used_at IS NULL", arguments: [nodeID])
             try Self.insertCertificate(db, certificate)
             var events: [NodeEvent] = []
             guard let node = try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [nodeID]).map(Self.nodeRecord) else {

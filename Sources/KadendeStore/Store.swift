@@ -19,9 +19,10 @@ public protocol Store: Sendable {
     // Nodes
     /// Records the intent to create a node, with the hash of its enrolment token, before any provider call.
     func recordNodeIntent(_ node: NodeRecord, tokenHash: String, tokenExpiry: Date, at: Date) async throws
-    /// Replaces a node's enrolment tokens (the raw token of an intent is lost if the coordinator dies before
-    /// `create`; a fresh one is minted then).
-    func replaceToken(nodeID: String, tokenHash: String, tokenExpiry: Date) async throws
+    /// Adds an enrolment token for a node whose create is tried again (the raw token of an intent is lost if the
+    /// coordinator dies before `create`). Earlier unused tokens stay valid: a machine a lost or timed-out create
+    /// did make carries one of them. Redeeming any token voids the node's others.
+    func addToken(nodeID: String, tokenHash: String, tokenExpiry: Date) async throws
     @discardableResult
     func transition(nodeID: String, to state: NodeState, reason: String, at: Date) async throws -> NodeRecord
     func setInstance(nodeID: String, instanceID: String, address: String?, at: Date) async throws

@@ -84,6 +84,14 @@ import Testing
         await #expect(throws: StoreError.self) { try await store.redeemToken(hash: "h2", certificate: wrong, at: t0) }
         #expect(try await store.checkToken(hash: "h2", now: t0) == "n-0000000000000002")
         #expect(try await store.certificate(serial: "02") == nil)
+
+        // A retried create adds a token; the first used voids the node's others.
+        try await store.addToken(nodeID: "n-0000000000000002", tokenHash: "h3", tokenExpiry: t0 + 900)
+        #expect(try await store.checkToken(hash: "h2", now: t0) == "n-0000000000000002")
+        #expect(try await store.checkToken(hash: "h3", now: t0) == "n-0000000000000002")
+        try await store.redeemToken(hash: "h3", certificate: CertificateRecord(serial: "03", nodeID: "n-0000000000000002", notBefore: t0, notAfter: t0 + 86_400), at: t0)
+        let voided = await #expect(throws: StoreError.self) { try await store.checkToken(hash: "h2", now: t0) }
+        #expect(voided?.code == .invalidToken)
     }
 
     @Test func finishedNodesLoseTheirCertificates() async throws {
