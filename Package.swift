@@ -164,7 +164,9 @@ let package = Package(
         ], path: "agent/Tests/KadendeAgentTests"),
         .testTarget(name: "KadendeEndToEndTests", dependencies: [
             "KadendeCoordinator", "KadendeCLI", "KadendeAPI", "KadendeModel", "KadendeStore", "KadendePKI",
-            "KadendeWire", "KadendeGateway", "KadendeAgent",
+            "KadendeWire", "KadendeGateway", "KadendeAgent", "KadendeEC2",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -52,10 +52,13 @@ public struct EC2Error: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The EC2 Query API over HTTP: form-encoded POSTs signed with SigV4, XML answers.
+/// The EC2 Query API over HTTP: form-encoded POSTs signed with SigV4, XML answers. Other services of the same
+/// protocol (IAM, which the tests use to set up an emulator's user) differ only in `service` and `apiVersion`.
 public struct EC2Client: Sendable {
     public static let apiVersion = "2016-11-15"
     public var settings: EC2Settings
+    public var service = "ec2"
+    public var apiVersion = EC2Client.apiVersion
     public var credentials: @Sendable () throws -> AWSCredentials
     var logger: Logger
     let http: HTTPClient
@@ -100,11 +103,11 @@ public struct EC2Client: Sendable {
         do { creds = try credentials() } catch {
             throw EC2Error(action: action, code: "no_credentials", message: "\(error)", attempts: 1)
         }
-        let form = ([("Action", action), ("Version", Self.apiVersion)] + parameters)
+        let form = ([("Action", action), ("Version", apiVersion)] + parameters)
             .map { "\(SigV4Signer.uriEncode($0.0))=\(SigV4Signer.uriEncode($0.1))" }.joined(separator: "&")
         let body = Array(form.utf8)
         let hostHeader = url.port.map { "\(host):\($0)" } ?? host
-        let signer = SigV4Signer(credentials: creds, region: settings.region, service: "ec2")
+        let signer = SigV4Signer(credentials: creds, region: settings.region, service: service)
         let path = url.path.isEmpty ? "/" : url.path
         let signed = signer.sign(SignableRequest(method: "POST", path: path, headers: [
             ("Host", hostHeader), ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),

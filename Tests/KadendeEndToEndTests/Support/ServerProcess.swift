@@ -10,6 +10,8 @@ final class ServerProcess: @unchecked Sendable {
     /// A network namespace the server (and the CLI talking to it) runs in, or nil for the test's own.
     let namespace: String?
     var extraArguments: [String] = []
+    /// Added to the environment the server inherits from the test.
+    var environment: [String: String] = [:]
     private(set) var process: Process?
     private(set) var httpPort = 0
     private(set) var agentPort = 0
@@ -49,6 +51,7 @@ final class ServerProcess: @unchecked Sendable {
             "server", "--data-dir", dataDirectory,
             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
             "--agent-path", Paths.agent, "--log-level", "info", "--artifact-port", "0"] + extraArguments)
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, mine in mine } }
         let stdout = Pipe()
         process.standardOutput = stdout
         let logPath = dataDirectory + "/server.log"
