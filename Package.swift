@@ -151,6 +151,9 @@ let package = Package(
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),
+        .testTarget(name: "KadendeProvidersTests", dependencies: [
+            "KadendeProviders", "KadendeModel", "KadendeWire", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KadendeProbesTests", dependencies: [
             "KadendeProbes", "KadendeWire", "KadendeSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

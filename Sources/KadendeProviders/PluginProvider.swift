@@ -1,4 +1,5 @@
 import KadendeModel
+import KadendeWire
 import KadendeSupport
 import Logging
 import NIOPosix
@@ -44,7 +45,7 @@ public struct PluginProvider: Provider {
         case .failure: userData = nil
         }
         let answer = try await call("create", PluginRequest(version: Self.protocolVersion, provider: name, nodeID: request.nodeID,
-                                                            spec: request.spec, tags: request.tags, userData: userData),
+                                                            spec: request.spec, tags: request.tags, userData: userData, agent: request.agent),
                                     timeout: timeouts.create, code: .createFailed)
         guard let instance = answer.instance else { throw garbage("create", "the answer has no instance") }
         guard instance.tags[InstanceTag.node] == request.nodeID else {
@@ -157,6 +158,8 @@ struct PluginRequest: Encodable, Sendable {
     var spec: GroupSpec?
     var tags: [String: String]?
     var userData: String?
+    /// What user-data tells the agent, for plugins that start agents themselves (as the example does).
+    var agent: AgentConfig?
     var instanceID: String?
     var reason: String?
 }
