@@ -4,7 +4,8 @@ public struct KadendeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "kadende",
         abstract: "Keeps groups of identical nodes alive on any provider.",
-        subcommands: [ServerCommand.self, GroupCommand.self, NodeCommand.self, ConfigCommand.self, EventsCommand.self]
+        subcommands: [ServerCommand.self, GroupCommand.self, NodeCommand.self, ConfigCommand.self, EventsCommand.self,
+                      ClusterCommand.self, CredentialsCommand.self]
     )
 
     public init() {}

@@ -63,6 +63,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "EC2 endpoint URL instead of https://ec2.<region>.amazonaws.com.")
     var ec2Endpoint: String?
 
+    @Option(help: "Creates and destroys in flight at once against one provider (qemu: always 1).")
+    var providerConcurrency: Int = 8
+
     @Option(help: "A provider plugin, NAME=EXECUTABLE (repeatable); groups name it in provider:. See docs/providers.md.")
     var providerPlugin: [String] = []
 
@@ -125,6 +128,8 @@ struct ServerCommand: AsyncParsableCommand {
         } else if ec2Endpoint != nil {
             throw ValidationError("--ec2-endpoint needs --ec2-region (the region signs every request)")
         }
+        guard (1...256).contains(providerConcurrency) else { throw ValidationError("--provider-concurrency \(providerConcurrency): expected 1 to 256") }
+        config.providerConcurrency = providerConcurrency
         for plugin in providerPlugin {
             let parts = plugin.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {

@@ -16,6 +16,7 @@ import UnixSignals
 import Synchronization
 import X509
 import struct Foundation.Date
+import class Foundation.ProcessInfo
 
 /// The composition root: builds the store, PKI, gateway, reconcile loop and HTTP API, and runs them as one
 /// ServiceGroup ordered by dependency (shutdown runs in reverse).
@@ -28,6 +29,7 @@ public final class Coordinator: Sendable {
     public let reconciler: ReconcileLoop
     public let rollouts: RolloutLoop
     public let providers: ProviderRegistry
+    let credentials: ClusterCredentials
     /// The agent listener's bound port.
     public let agentPort: Int
     public let artifacts: AgentArtifacts
@@ -47,15 +49,23 @@ public final class Coordinator: Sendable {
         let serverKey = try loadOrCreateKey(configuration.dataDirectory + "/pki/server-key.pem")
         var logger = configuration.logger
         logger[metadataKey: "coordinator"] = "\(configuration.dataDirectory.split(separator: "/").last ?? "")"
-        let providers = ProviderRegistry([
+        let credentials = ClusterCredentials(
+            store: store, box: try SecretBox.load(dataDirectory: configuration.dataDirectory, environment: ProcessInfo.processInfo.environment))
+        let providers = ProviderRegistry(([
             try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
                                 network: configuration.processNetwork, logger: logger),
             try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger),
         ] + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? [])
-          + (configuration.ec2.map { settings in
-              [EC2Provider(client: EC2Client(settings: settings, credentials: { try AWSCredentialSources.resolve() }, logger: logger), logger: logger)]
+          + (configuration.ec2.map { settings -> [any Provider] in
+              [EC2Provider(client: EC2Client(settings: settings, credentials: { try await credentials.ec2(cluster: $0) }, logger: logger), logger: logger)]
           } ?? [])
-          + configuration.plugins.sorted { $0.key < $1.key }.map { PluginProvider(name: $0.key, executable: $0.value, logger: logger) })
+          + configuration.plugins.sorted { $0.key < $1.key }.map { plugin -> any Provider in
+              PluginProvider(name: plugin.key, executable: plugin.value, logger: logger,
+                             credentials: { try await credentials.values(cluster: $0, provider: plugin.key) })
+          }).map { provider -> any Provider in
+              // QEMU counts the VMs running before it starts one: one change at a time keeps that count true.
+              LimitedProvider(provider, concurrentChanges: provider.name == "qemu" ? 1 : configuration.providerConcurrency)
+          })
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
         let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }
@@ -89,12 +99,12 @@ public final class Coordinator: Sendable {
         let rollouts = RolloutLoop(store: store, gateway: gateway, reconciler: reconciler, now: configuration.now, logger: logger)
         gateway.setConfigDelivery(rollouts)
         return Coordinator(configuration: configuration, store: store, ca: ca, gateway: gateway, tracker: tracker,
-                           reconciler: reconciler, rollouts: rollouts, providers: providers, agentPort: agentPort, artifacts: artifacts,
+                           reconciler: reconciler, rollouts: rollouts, providers: providers, credentials: credentials, agentPort: agentPort, artifacts: artifacts,
                            artifactTLS: artifactTLS, artifactPortBox: artifactPortBox)
     }
 
     private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
-                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, rollouts: RolloutLoop, providers: ProviderRegistry, agentPort: Int,
+                 tracker: HeartbeatTracker, reconciler: ReconcileLoop, rollouts: RolloutLoop, providers: ProviderRegistry, credentials: ClusterCredentials, agentPort: Int,
                  artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, artifactPortBox: PortBox) {
         self.artifacts = artifacts
         self.artifactTLS = artifactTLS
@@ -107,6 +117,7 @@ public final class Coordinator: Sendable {
         self.reconciler = reconciler
         self.rollouts = rollouts
         self.providers = providers
+        self.credentials = credentials
         self.agentPort = agentPort
     }
 

@@ -31,6 +31,7 @@ struct CoordinatorAPI: ControlPlane {
         } catch {
             throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: error.path)
         }
+        try await checkQuota(spec)
         let result = try await call { try await store.applyGroup(spec, at: coordinator.configuration.now()) }
         coordinator.reconciler.wake()
         return APIApplyResult(group: try await summary(result.group), changed: result.changed)
@@ -69,7 +70,7 @@ struct CoordinatorAPI: ControlPlane {
         var providerView = "no instance yet"
         if let instanceID = record.instanceID {
             do {
-                let provider = try coordinator.providers.provider(named: group.spec.provider)
+                let provider = try coordinator.providers.provider(named: group.spec.provider, cluster: group.cluster)
                 providerView = try await provider.describe(instanceID: instanceID)?.status.rawValue ?? "missing"
             } catch {
                 providerView = "unknown: \(error)"

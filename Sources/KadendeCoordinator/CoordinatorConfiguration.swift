@@ -20,6 +20,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var qemu = QEMUSettings()
     /// With settings, the `ec2` provider is on.
     public var ec2: EC2Settings?
+    /// Creates and destroys in flight at once against one provider.
+    public var providerConcurrency = 8
     /// Provider plugins: the provider's name (what groups write in `provider:`) → its executable.
     public var plugins: [String: String] = [:]
     /// `host:port` agents are told to dial; defaults to the agent listener's address.

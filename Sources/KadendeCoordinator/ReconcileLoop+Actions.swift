@@ -56,7 +56,13 @@ extension ReconcileLoop {
                 try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason); kept until its replacement is healthy (maxSurge)", at: now())
                 memory.withLock { $0.holds[nodeID] = nil }
             case .create(let count, let reason):
-                for _ in 0..<count { try await createNode(context, reason: reason) }
+                let allowed = try await quotaRoom(context, wanted: count)
+                // Concurrently: the provider's cap (LimitedProvider) decides how many calls are in flight.
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    for _ in 0..<allowed { tasks.addTask { try await self.createNode(context, reason: reason) } }
+                    try await tasks.waitForAll()
+                }
+                if allowed == 0 { return false }
             case .provision(let nodeID, let reason):
                 let minted = EnrolmentToken.mint()
                 try await store.addToken(nodeID: nodeID, tokenHash: minted.hash, tokenExpiry: now().addingTimeInterval(enrolment.tokenLifetime))
@@ -98,6 +104,22 @@ extension ReconcileLoop {
             context.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
             return true
         }
+    }
+
+    /// How many of `wanted` creates the cluster's node quota leaves room for; says so once when it holds some back.
+    private func quotaRoom(_ context: ActionContext, wanted: Int) async throws -> Int {
+        let cluster = context.group.cluster
+        guard let quota = try await store.nodeQuota(cluster: cluster) else { return wanted }
+        let live = try await store.liveNodeCount(cluster: cluster)
+        let room = min(max(quota - live, 0), wanted)
+        let key = "quota/\(cluster)/\(context.group.name)"
+        let note = room < wanted ? "\(quota)/\(live)/\(wanted)" : nil
+        let changed = memory.withLock { m in defer { m.holds[key] = note }; return m.holds[key] != note }
+        if changed, note != nil {
+            try await store.appendEvent(NodeEvent(at: now(), cluster: cluster, group: context.group.name, nodeID: nil, kind: .quotaReached,
+                                                  reason: "cluster \(cluster) is at its node quota (\(live) of \(quota) nodes): \(wanted - room) of \(wanted) creates held"))
+        }
+        return room
     }
 
     /// Intent first: the node and its token hash are in the store before the provider hears of it.

@@ -165,7 +165,7 @@ public final class ReconcileLoop: Service, Sendable {
         log[metadataKey: "group.id"] = "\(key)"
         let provider: any Provider
         do {
-            provider = try providers.provider(named: group.spec.provider)
+            provider = try providers.provider(named: group.spec.provider, cluster: group.cluster)
         } catch {
             log.error("group names an unknown provider", metadata: ["error": "\(error)"])
             return now().addingTimeInterval(10)

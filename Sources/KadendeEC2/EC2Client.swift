@@ -59,13 +59,16 @@ public struct EC2Client: Sendable {
     public var settings: EC2Settings
     public var service = "ec2"
     public var apiVersion = EC2Client.apiVersion
-    public var credentials: @Sendable () throws -> AWSCredentials
+    /// Credentials for the cluster being served (nil: none named), looked up at each call so rotation takes effect.
+    public var credentials: @Sendable (String?) async throws -> AWSCredentials
+    /// The cluster this client serves.
+    public var cluster: String?
     var logger: Logger
     let http: HTTPClient
     /// Injected so tests of the backoff need not wait for it.
     var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }
 
-    public init(settings: EC2Settings, credentials: @escaping @Sendable () throws -> AWSCredentials, logger: Logger,
+    public init(settings: EC2Settings, credentials: @escaping @Sendable (String?) async throws -> AWSCredentials, logger: Logger,
                 http: HTTPClient = .shared) {
         self.settings = settings
         self.credentials = credentials
@@ -100,7 +103,7 @@ public struct EC2Client: Sendable {
             throw EC2Error(action: action, code: "bad_endpoint", message: "\(settings.url) is not a URL", attempts: 1)
         }
         let creds: AWSCredentials
-        do { creds = try credentials() } catch {
+        do { creds = try await credentials(cluster) } catch {
             throw EC2Error(action: action, code: "no_credentials", message: "\(error)", attempts: 1)
         }
         let form = ([("Action", action), ("Version", apiVersion)] + parameters)

@@ -7,9 +7,9 @@ import Logging
 /// spec hash) from birth through TagSpecifications, and `ClientToken` is the node id, so EC2 itself refuses to make
 /// a second machine for a retried create. A create whose answer never came is resolved by listing by the node's
 /// tag, not by creating again.
-public struct EC2Provider: Provider {
+public struct EC2Provider: ClusterScopedProvider {
     public let name: String
-    let client: EC2Client
+    var client: EC2Client
     let logger: Logger
     let checks: StatusChecks
 
@@ -20,6 +20,13 @@ public struct EC2Provider: Provider {
         self.client = client
         self.logger = logger
         self.checks = StatusChecks(interval: statusCheckInterval)
+    }
+
+    /// The same provider with the cluster's credentials.
+    public func scoped(to cluster: String) -> any Provider {
+        var copy = self
+        copy.client.cluster = cluster
+        return copy
     }
 
     public func validate(_ spec: GroupSpec) throws(ProviderError) {

@@ -21,6 +21,11 @@ public protocol ControlPlane: Sendable {
     /// `pause`, `resume` or `abort` the group's active rollout.
     func controlRollout(cluster: String, group: String, action: String) async throws(APIError) -> APIRollout
     func setLabels(nodeID: String, change: APILabelChange) async throws(APIError) -> APINode
+    // Clusters: provider credentials (sealed at rest, never shown) and the node quota.
+    func cluster(name: String) async throws(APIError) -> APICluster
+    func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary
+    func deleteCredentials(cluster: String, provider: String) async throws(APIError) -> APICluster
+    func setQuota(cluster: String, nodes: Int?) async throws(APIError) -> APICluster
 
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]

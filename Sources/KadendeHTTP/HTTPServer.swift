@@ -41,6 +41,22 @@ public enum HTTPServer {
             let yaml = String(buffer: body)
             return try Self.json(await controlPlane.apply(yaml: yaml))
         }
+        router.get("/v1/clusters/:cluster") { _, context in
+            try Self.json(await controlPlane.cluster(name: try context.parameters.require("cluster")))
+        }
+        router.put("/v1/clusters/:cluster/credentials/:provider") { request, context in
+            let body = try await Self.decode(APICredentials.self, request)
+            return try Self.json(await controlPlane.setCredentials(cluster: try context.parameters.require("cluster"),
+                                                                   provider: try context.parameters.require("provider"), values: body.values))
+        }
+        router.delete("/v1/clusters/:cluster/credentials/:provider") { _, context in
+            try Self.json(await controlPlane.deleteCredentials(cluster: try context.parameters.require("cluster"),
+                                                               provider: try context.parameters.require("provider")))
+        }
+        router.put("/v1/clusters/:cluster/quota") { request, context in
+            let body = try await Self.decode(APIQuota.self, request)
+            return try Self.json(await controlPlane.setQuota(cluster: try context.parameters.require("cluster"), nodes: body.nodes))
+        }
         router.get("/v1/groups") { request, _ in
             try Self.json(await controlPlane.groups(cluster: request.uri.queryParameters.get("cluster")))
         }
@@ -110,6 +126,17 @@ public enum HTTPServer {
             let wait = try Self.number(q.get("wait"), name: "wait", default: 0, range: 0...60)
             return try Self.json(await controlPlane.events(
                 cluster: q.get("cluster"), group: q.get("group"), after: after, limit: Int(limit), waitSeconds: Double(wait)))
+        }
+    }
+
+    /// A JSON body, or a 400 that says what is wrong with it.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        var request = request
+        let body = try await request.collectBody(upTo: 64 * 1024)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch {
+            throw APIError.badRequest("malformed_json", "the body is not the expected JSON: \(error)".prefix(300).description)
         }
     }
 

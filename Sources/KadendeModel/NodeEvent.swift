@@ -50,5 +50,10 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case rolloutRollback = "config.rollback"
         case rolloutControl = "config.rollout_control"
         case nodeLabelled = "node.labelled"
+        // Clusters (events with an empty group): credentials set or removed (never their values), quotas.
+        case credentialsSet = "cluster.credentials_set"
+        case credentialsDeleted = "cluster.credentials_deleted"
+        case quotaSet = "cluster.quota_set"
+        case quotaReached = "group.quota_reached"
     }
 }

@@ -8,12 +8,16 @@ import Foundation
 /// A provider written in any language: an executable called once per operation as `PLUGIN OPERATION`, with one
 /// versioned JSON request on stdin and one JSON answer on stdout (see docs/providers.md). Its stderr is kept with
 /// the error it explains; an answer that is not the documented JSON is refused, never guessed at.
-public struct PluginProvider: Provider {
+public struct PluginProvider: ClusterScopedProvider {
     public static let protocolVersion = 1
     public let name: String
     public let executable: String
     public var timeouts: Timeouts
     let logger: Logger
+    /// The cluster served, and where its stored credentials for this provider come from; they travel in each
+    /// request (except `validate`, which serves no cluster yet).
+    var cluster: String?
+    var credentials: (@Sendable (String) async throws -> [String: String]?)?
 
     public struct Timeouts: Sendable {
         public var validate: Double = 10
@@ -24,11 +28,19 @@ public struct PluginProvider: Provider {
         public init() {}
     }
 
-    public init(name: String, executable: String, timeouts: Timeouts = Timeouts(), logger: Logger) {
+    public init(name: String, executable: String, timeouts: Timeouts = Timeouts(), logger: Logger,
+                credentials: (@Sendable (String) async throws -> [String: String]?)? = nil) {
         self.name = name
         self.executable = executable
         self.timeouts = timeouts
         self.logger = logger
+        self.credentials = credentials
+    }
+
+    public func scoped(to cluster: String) -> any Provider {
+        var copy = self
+        copy.cluster = cluster
+        return copy
     }
 
     public func validate(_ spec: GroupSpec) throws(ProviderError) {
@@ -76,9 +88,17 @@ public struct PluginProvider: Provider {
     // MARK: running the plugin
 
     private func call(_ operation: String, _ request: PluginRequest, timeout: Double, code: ProviderError.Code) async throws(ProviderError) -> PluginAnswer {
+        var request = request
+        request.cluster = cluster
+        if let cluster, let credentials {
+            do { request.credentials = try await credentials(cluster) } catch {
+                throw ProviderError(code, provider: name, "\(operation): the cluster's credentials for \(name) cannot be read: \(error)")
+            }
+        }
         let exchange: Exchange
+        let sent = request
         do {
-            exchange = try await NIOThreadPool.singleton.runIfActive { [self] in try self.exchangeBlocking(operation, request, timeout: timeout) }
+            exchange = try await NIOThreadPool.singleton.runIfActive { [self] in try self.exchangeBlocking(operation, sent, timeout: timeout) }
         } catch let error as ProviderError {
             throw error
         } catch {
@@ -162,6 +182,9 @@ struct PluginRequest: Encodable, Sendable {
     var agent: AgentConfig?
     var instanceID: String?
     var reason: String?
+    /// The cluster served, and its stored credentials for this provider (`kadende credentials set`).
+    var cluster: String?
+    var credentials: [String: String]?
 }
 
 /// What a plugin answers: `{"version": 1, …}` with `instance`, `instances`, or `error`.

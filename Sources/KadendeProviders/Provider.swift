@@ -93,6 +93,11 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String { "\(provider): \(code.rawValue): \(message)" }
 }
 
+/// A provider whose calls depend on the cluster they serve: each cluster has its own provider credentials.
+public protocol ClusterScopedProvider: Provider {
+    func scoped(to cluster: String) -> any Provider
+}
+
 /// The providers a coordinator offers, by name.
 public struct ProviderRegistry: Sendable {
     private var providers: [String: any Provider]
@@ -109,5 +114,11 @@ public struct ProviderRegistry: Sendable {
             throw ProviderError(.unknownProvider, provider: name, "no provider \"\(name)\" (available: \(names.joined(separator: ", ")))")
         }
         return provider
+    }
+
+    /// The provider as it serves `cluster` (with that cluster's credentials, where it has any).
+    public func provider(named name: String, cluster: String) throws(ProviderError) -> any Provider {
+        let provider = try provider(named: name)
+        return (provider as? any ClusterScopedProvider)?.scoped(to: cluster) ?? provider
     }
 }

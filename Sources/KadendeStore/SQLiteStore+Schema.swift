@@ -115,6 +115,20 @@ extension SQLiteStore {
                 ALTER TABLE nodes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
                 """)
         }
+        // Clusters own their provider credentials (sealed: see SecretBox) and a node quota.
+        migrator.registerMigration("v4-cluster-secrets") { db in
+            try db.execute(sql: """
+                CREATE TABLE cluster_secrets (
+                  cluster TEXT NOT NULL REFERENCES clusters(name),
+                  name TEXT NOT NULL,
+                  sealed BLOB NOT NULL,
+                  summary TEXT NOT NULL,
+                  updated_at REAL NOT NULL,
+                  PRIMARY KEY (cluster, name)
+                );
+                ALTER TABLE clusters ADD COLUMN node_quota INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -55,6 +55,16 @@ public protocol Store: Sendable {
 
     // Events
     func appendEvent(_ event: NodeEvent) async throws
+
+    // Clusters: sealed provider credentials (the store never sees a value) and the node quota.
+    func setSecret(cluster: String, name: String, sealed: [UInt8], summary: String, at: Date) async throws
+    func sealedSecret(cluster: String, name: String) async throws -> [UInt8]?
+    func secrets(cluster: String) async throws -> [SecretSummary]
+    func deleteSecret(cluster: String, name: String, at: Date) async throws
+    func setNodeQuota(cluster: String, quota: Int?, at: Date) async throws
+    func nodeQuota(cluster: String) async throws -> Int?
+    /// Nodes of the cluster that hold or may hold a machine (not terminated, not failed).
+    func liveNodeCount(cluster: String) async throws -> Int
     func listEvents(cluster: String?, group: String?, after: Int64, limit: Int) async throws -> [NodeEvent]
 
     // Enrolment and certificates

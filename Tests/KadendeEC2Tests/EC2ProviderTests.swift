@@ -22,7 +22,7 @@ import Testing
     func provider(_ ec2: FaultyEC2, timeout: Double = 20, sleeps: Sleeps = Sleeps()) -> EC2Provider {
         var settings = EC2Settings(region: "us-east-1", endpoint: ec2.url)
         settings.requestTimeout = timeout
-        var client = EC2Client(settings: settings, credentials: { Self.credentials }, logger: Logger(label: "test"))
+        var client = EC2Client(settings: settings, credentials: { _ in Self.credentials }, logger: Logger(label: "test"))
         client.sleep = { sleeps.record($0) }
         return EC2Provider(client: client, logger: Logger(label: "test"), statusCheckInterval: 0)
     }

@@ -104,6 +104,29 @@ import Testing
                 "nothing was made")
         let everything = try server.cli(["events", "--group", "web"]) + (try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8))
         #expect(!everything.contains(wrong), "the secret key appears in no event and no log line")
+
+        // The cluster's own credentials, stored encrypted, take over from the coordinator's wrong ones.
+        let right = moto.credentials
+        let stored = try server.cli(["credentials", "set", "ec2"], input: "accessKeyID=\(right.accessKeyID)\nsecretAccessKey=\(right.secretAccessKey)\n")
+        #expect(stored.contains("access key \(right.accessKeyID.prefix(4))…\(right.accessKeyID.suffix(4))"), "\(stored)")
+        try await eventually("an instance is made with the cluster's credentials") {
+            try await moto.ec2.call("DescribeInstances", []).all("instanceId").count == 1
+        }
+        let shown = try server.cli(["cluster", "get", "-o", "json"]) + (try server.cli(["events", "-o", "json"]))
+            + (try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8))
+        #expect(shown.contains("credentials_set") && shown.contains("\(right.accessKeyID.prefix(4))…"))
+        #expect(!shown.contains(right.secretAccessKey), "the stored secret is in no API answer, event or log line")
+        // At rest it is sealed: neither the database nor its WAL holds it in the clear.
+        for file in ["kadende.sqlite", "kadende.sqlite-wal"] {
+            let bytes = FileManager.default.contents(atPath: server.dataDirectory + "/" + file) ?? Data()
+            #expect(bytes.range(of: Data(right.secretAccessKey.utf8)) == nil, "\(file) holds the secret in the clear")
+            #expect(bytes.range(of: Data(right.accessKeyID.utf8)) == nil, "\(file) holds the key id in the clear")
+        }
+        // Bad credentials input is refused with its reason, and nothing changes.
+        #expect { try server.cli(["credentials", "set", "ec2"], input: "accessKeyID=AKIDONLY\n") } throws: {
+            "\($0)".contains("ec2 credentials need accessKeyID and secretAccessKey")
+        }
+        #expect { try server.cli(["credentials", "set", "nosuch"], input: "a=b\n") } throws: { "\($0)".contains("no provider \"nosuch\"") }
     }
 }
 

@@ -61,7 +61,7 @@ final class Moto: @unchecked Sendable {
     static func client(url: String, credentials: AWSCredentials, service: String = "ec2") -> EC2Client {
         var settings = EC2Settings(region: "us-east-1", endpoint: url)
         settings.maxAttempts = 1
-        var client = EC2Client(settings: settings, credentials: { credentials }, logger: Logger(label: "test"))
+        var client = EC2Client(settings: settings, credentials: { _ in credentials }, logger: Logger(label: "test"))
         client.service = service
         if service == "iam" { client.apiVersion = "2010-05-08" }
         return client

@@ -100,14 +100,20 @@ final class ServerProcess: @unchecked Sendable {
     /// Runs `kadende ARGS --coordinator URL` and returns its standard output; a non-zero exit is an error that
     /// carries standard error.
     @discardableResult
-    func cli(_ arguments: [String]) throws -> String {
+    func cli(_ arguments: [String], input: String? = nil) throws -> String {
         let process = Process()
         (process.executableURL, process.arguments) = command(Paths.kadende, arguments + ["--coordinator", url])
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

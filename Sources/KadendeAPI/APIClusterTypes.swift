@@ -1,0 +1,43 @@
+import struct Foundation.Date
+
+/// A cluster: its node quota and how much of it is used, and which provider credentials it has (never their values).
+public struct APICluster: Codable, Sendable, Hashable {
+    public var name: String
+    /// Nil: no quota.
+    public var nodeQuota: Int?
+    /// Nodes that hold or may hold a machine (not terminated, not failed).
+    public var liveNodes: Int
+    public var credentials: [APICredentialSummary]
+
+    public init(name: String, nodeQuota: Int?, liveNodes: Int, credentials: [APICredentialSummary]) {
+        self.name = name
+        self.nodeQuota = nodeQuota
+        self.liveNodes = liveNodes
+        self.credentials = credentials
+    }
+}
+
+public struct APICredentialSummary: Codable, Sendable, Hashable {
+    public var provider: String
+    /// What tells them apart without revealing them, e.g. `access key AKIA…WXYZ`.
+    public var summary: String
+    public var updatedAt: Date
+
+    public init(provider: String, summary: String, updatedAt: Date) {
+        self.provider = provider
+        self.summary = summary
+        self.updatedAt = updatedAt
+    }
+}
+
+/// `PUT /v1/clusters/{cluster}/credentials/{provider}`. For ec2: accessKeyID, secretAccessKey, sessionToken.
+public struct APICredentials: Codable, Sendable {
+    public var values: [String: String]
+    public init(values: [String: String]) { self.values = values }
+}
+
+/// `PUT /v1/clusters/{cluster}/quota`; `nodes` null removes the quota.
+public struct APIQuota: Codable, Sendable {
+    public var nodes: Int?
+    public init(nodes: Int?) { self.nodes = nodes }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import KadendeAPI
+
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "A cluster's node quota and credentials.",
+                                                    subcommands: [Get.self, Quota.self])
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the cluster's quota, its live nodes and which provider credentials it holds.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let cluster: APICluster = try await options.client.get("/v1/clusters/\(APIClient.escape(options.cluster))")
+            try Output.print(cluster, format: options.output) { ClusterCommand.rows(cluster) }
+        }
+    }
+
+    struct Quota: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cap the cluster's nodes (machines), or `none` to lift the cap.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Most nodes the cluster may have, or none.")
+        var nodes: String
+
+        func run() async throws {
+            let quota: Int?
+            if nodes == "none" { quota = nil } else {
+                guard let n = Int(nodes), n >= 0 else { throw ValidationError("\(nodes): expected a number of nodes or none") }
+                quota = n
+            }
+            let cluster: APICluster = try await options.client.put("/v1/clusters/\(APIClient.escape(options.cluster))/quota", json: APIQuota(nodes: quota))
+            try Output.print(cluster, format: options.output) { ClusterCommand.rows(cluster) }
+        }
+    }
+
+    static func rows(_ c: APICluster) -> [[String]] {
+        [["cluster", c.name], ["nodes", "\(c.liveNodes)" + (c.nodeQuota.map { " of at most \($0)" } ?? " (no quota)")]]
+            + c.credentials.map { ["credentials", "\($0.provider): \($0.summary), set \($0.updatedAt)"] }
+    }
+}
+
+/// Provider credentials per cluster. Values are read from standard input or the environment, never from the
+/// command line (which other users of the machine can read in the process list).
+struct CredentialsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "credentials", abstract: "A cluster's provider credentials (stored encrypted).",
+                                                    subcommands: [Set.self, Delete.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store credentials for a provider: KEY=VALUE lines on standard input, or --from-env.",
+            discussion: """
+                For ec2 the keys are accessKeyID, secretAccessKey and (for temporary credentials) sessionToken;
+                --from-env reads them from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+                Plugins receive their cluster's values in every request.
+                """)
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The provider, as groups name it.")
+        var provider: String
+        @Flag(help: "ec2: take the AWS_* variables of this shell.")
+        var fromEnv = false
+
+        func run() async throws {
+            var values: [String: String] = [:]
+            if fromEnv {
+                guard provider == "ec2" else { throw ValidationError("--from-env is for ec2; give other providers KEY=VALUE lines on stdin") }
+                values["accessKeyID"] = ProcessEnvironment.value("AWS_ACCESS_KEY_ID")
+                values["secretAccessKey"] = ProcessEnvironment.value("AWS_SECRET_ACCESS_KEY")
+                values["sessionToken"] = ProcessEnvironment.value("AWS_SESSION_TOKEN")
+            } else {
+                while let line = readLine() {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+                    guard let eq = trimmed.firstIndex(of: "=") else { throw ValidationError("standard input: expected KEY=VALUE lines") }
+                    values[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
+                }
+            }
+            let stored: APICredentialSummary = try await options.client.put(
+                "/v1/clusters/\(APIClient.escape(options.cluster))/credentials/\(APIClient.escape(provider))", json: APICredentials(values: values))
+            if options.output == .table {
+                print("cluster \(options.cluster): \(stored.provider) credentials stored (\(stored.summary))")
+            } else {
+                try Output.print(stored, format: options.output) { [] }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget a provider's credentials; the coordinator's own are used again.")
+        @OptionGroup var options: ClientOptions
+        @Argument var provider: String
+
+        func run() async throws {
+            let cluster: APICluster = try await options.client.delete("/v1/clusters/\(APIClient.escape(options.cluster))/credentials/\(APIClient.escape(provider))")
+            try Output.print(cluster, format: options.output) { ClusterCommand.rows(cluster) }
+        }
+    }
+}

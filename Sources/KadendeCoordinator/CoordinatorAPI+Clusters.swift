@@ -1,0 +1,70 @@
+import KadendeAPI
+import KadendeHTTP
+import KadendeModel
+import KadendeStore
+
+extension CoordinatorAPI {
+    func cluster(name: String) async throws(APIError) -> APICluster {
+        try Self.checkName(name)
+        let quota = try await call { try await store.nodeQuota(cluster: name) }
+        let live = try await call { try await store.liveNodeCount(cluster: name) }
+        let secrets = try await call { try await store.secrets(cluster: name) }
+        return APICluster(name: name, nodeQuota: quota, liveNodes: live, credentials: secrets.map {
+            APICredentialSummary(provider: String($0.name.dropFirst("provider/".count)), summary: $0.summary, updatedAt: $0.updatedAt)
+        })
+    }
+
+    func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary {
+        try Self.checkName(cluster)
+        do {
+            _ = try coordinator.providers.provider(named: provider)
+        } catch {
+            throw APIError.badRequest("unknown_provider", error.message)
+        }
+        let now = coordinator.configuration.now()
+        do {
+            let summary = try await coordinator.credentials.set(cluster: cluster, provider: provider, values: values, at: now)
+            return APICredentialSummary(provider: provider, summary: summary, updatedAt: now)
+        } catch let refusal as ClusterCredentials.Refusal {
+            throw APIError.badRequest("invalid_credentials", refusal.description)
+        } catch {
+            // Never the values: the error of sealing or storing only.
+            coordinator.configuration.logger.error("storing credentials failed", metadata: ["cluster": "\(cluster)", "provider": "\(provider)"])
+            throw APIError.internalError("the credentials could not be stored")
+        }
+    }
+
+    func deleteCredentials(cluster: String, provider: String) async throws(APIError) -> APICluster {
+        try Self.checkName(cluster)
+        try await call { try await store.deleteSecret(cluster: cluster, name: ClusterCredentials.secretName(provider), at: coordinator.configuration.now()) }
+        return try await self.cluster(name: cluster)
+    }
+
+    func setQuota(cluster: String, nodes: Int?) async throws(APIError) -> APICluster {
+        try Self.checkName(cluster)
+        if let nodes, !(0...1_000_000).contains(nodes) {
+            throw APIError.badRequest("bad_value", "nodes must be between 0 and 1000000, or null for no quota")
+        }
+        try await call { try await store.setNodeQuota(cluster: cluster, quota: nodes, at: coordinator.configuration.now()) }
+        coordinator.reconciler.wake()
+        return try await self.cluster(name: cluster)
+    }
+
+    /// Refuses a spec whose cluster would want more nodes than its quota, counting the other groups' desired sizes.
+    func checkQuota(_ spec: GroupSpec) async throws(APIError) {
+        guard let quota = try await call({ try await store.nodeQuota(cluster: spec.cluster) }) else { return }
+        let others = try await call { try await store.groups(cluster: spec.cluster) }
+            .filter { $0.name != spec.name && !$0.deleted }.map(\.spec.size.desired).reduce(0, +)
+        guard others + spec.size.desired <= quota else {
+            throw APIError(status: 400, code: "quota_exceeded",
+                           message: "cluster \(spec.cluster) allows \(quota) nodes; its other groups want \(others), so \(spec.name) may want at most \(max(quota - others, 0)), not \(spec.size.desired)",
+                           path: "size.desired")
+        }
+    }
+
+    static func checkName(_ cluster: String) throws(APIError) {
+        guard ResourceName.isValid(cluster) else {
+            throw APIError.badRequest("bad_value", "cluster \"\(cluster.prefix(64))\" must be 1-63 lowercase letters, digits or '-'")
+        }
+    }
+}
