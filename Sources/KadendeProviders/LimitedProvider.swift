@@ -43,8 +43,8 @@ public struct LimitedProvider: ClusterScopedProvider {
     public func describe(instanceID: String) async throws(ProviderError) -> Instance? { try await base.describe(instanceID: instanceID) }
     public func restartAgent(instanceID: String) async throws(ProviderError) -> Bool { try await base.restartAgent(instanceID: instanceID) }
 
-    /// How many changes are in flight now (for tests and metrics).
-    public func inFlight() async -> Int { await slots.taken }
+    /// Changes in flight, and changes waiting for a slot (for tests and metrics).
+    public func inFlight() async -> (running: Int, waiting: Int) { (await slots.taken, await slots.waiting) }
 }
 
 /// A counting semaphore for tasks: waiters resume in order.
@@ -59,6 +59,7 @@ public actor AsyncSemaphore {
     }
 
     public var taken: Int { limit - available }
+    public var waiting: Int { waiters.count }
 
     public func wait() async {
         if available > 0 {
