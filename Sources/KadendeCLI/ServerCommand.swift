@@ -51,6 +51,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Guest TCP port forwarded to 127.0.0.1 for probes (repeatable).")
     var qemuForward: [Int] = []
 
+    @Option(help: "How long an instance tagged for a group but unknown to the store lives before it is destroyed (e.g. 2m).")
+    var orphanGrace: String = "2m"
+
     @Option(help: "After a start, how long nobody is convicted while agents reconnect (e.g. 15s).")
     var restartGrace: String = "15s"
 
@@ -94,6 +97,10 @@ struct ServerCommand: AsyncParsableCommand {
         config.advertisedEndpoints = advertise
         guard let grace = Seconds(parsing: restartGrace) else { throw ValidationError("--restart-grace \(restartGrace): expected a duration such as 15s") }
         config.restartGrace = grace.value
+        guard let orphans = Seconds(parsing: orphanGrace), orphans.value >= 1 else {
+            throw ValidationError("--orphan-grace \(orphanGrace): expected a duration of at least 1s, such as 2m")
+        }
+        config.orphanGrace = orphans.value
         guard let lifetime = Seconds(parsing: enrolmentTokenLifetime), lifetime.value > 0 else {
             throw ValidationError("--enrolment-token-lifetime \(enrolmentTokenLifetime): expected a duration such as 15m")
         }

@@ -41,6 +41,9 @@ public final class ReconcileLoop: Service, Sendable {
         var hold: String?
         /// Lifecycle hooks started or finished, by hook and node.
         var hooks: [String: HookState] = [:]
+        /// Instances of groups Kadende no longer has: when this coordinator first saw each.
+        var orphansSeen: [String: Date] = [:]
+        var lastSweep: Date?
     }
 
     let store: any Store
@@ -108,6 +111,7 @@ public final class ReconcileLoop: Service, Sendable {
             for group in groups {
                 next = min(next, await reconcile(group, hold: hold))
             }
+            await sweepOrphans(groups)
         } catch {
             // The store is unreachable: nothing is planned, so nobody is convicted on a view that cannot be
             // recorded.

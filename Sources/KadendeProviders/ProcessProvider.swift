@@ -112,6 +112,10 @@ public actor ProcessProvider: Provider {
             id: "proc-" + request.nodeID.dropFirst(2), nodeID: request.nodeID, pid: pid,
             startTicks: ProcFS.startTicks(pid) ?? 0, tags: request.tags, directory: directory, launchedAt: Date(),
             slot: slot)
+        // Recorded before the wait below: creates run concurrently, and the actor takes others while this one
+        // waits, which must see this node's slot (and the node itself) as taken.
+        state[record.id] = record
+        try save()
         // The keeper writes the agent's pid first thing; wait for it briefly (bounded) so destroy can find it.
         for _ in 0..<200 where record.agentPID == nil {
             if let text = try? SecureFile.readText(directory + "/agent.pid"), let agent = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
@@ -121,8 +125,10 @@ public actor ProcessProvider: Provider {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
-        state[record.id] = record
-        try save()
+        if state[record.id] != nil {  // unless destroyed while it started
+            state[record.id] = record
+            try save()
+        }
         logger.info("started node session", metadata: ["node.id": "\(request.nodeID)", "pid": "\(pid)", "agent.pid": "\(record.agentPID ?? 0)"])
         return instance(record)
     }

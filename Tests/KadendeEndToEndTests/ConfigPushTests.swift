@@ -53,7 +53,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
         try await server.start()
         try Self.group.write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "180"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "180"])
         let nodes = try server.nodes(group: "web").map(\.id).sorted()
         #expect(nodes.count == 10)
         // The command's log is per node: the variable is not one Kadende sets, so the revision declares it.
@@ -63,9 +63,9 @@ import Testing
         }
 
         // Revision 1, then revision 2 in batches of 3: every node acknowledges each.
-        try server.push(revision(1, batch: 10), group: "web", directory: dir, watch: true)
+        try await server.pushWatching(revision(1, batch: 10), group: "web", directory: dir)
         #expect(onRevision(try server.configStatus(group: "web"), 1))
-        let output = try server.push(revision(2), group: "web", directory: dir, watch: true)
+        let output = try await server.pushWatching(revision(2), group: "web", directory: dir)
         #expect(output.contains("succeeded"), "\(output)")
         var status = try server.configStatus(group: "web")
         #expect(onRevision(status, 2), "\(status.nodes.map { "\($0.id) \($0.revision ?? 0) \($0.outcome ?? "-")" })")
@@ -98,7 +98,7 @@ import Testing
         // failure and its output stay visible.
         let victim = nodes[4]
         let failing = revision(3, command: "test \"$KADENDE_NODE_ID\" != \(victim) || { echo schema migration exploded >&2; exit 3; }")
-        #expect(throws: CLIError.self) { try server.push(failing, group: "web", directory: dir, watch: true) }
+        await #expect(throws: CLIError.self) { try await server.pushWatching(failing, group: "web", directory: dir) }
         status = try server.configStatus(group: "web")
         #expect(status.rollout?.state == "rolled-back", "\(String(describing: status.rollout))")
         #expect(onRevision(status, 2), "\(status.nodes.map { "\($0.id) \($0.revision ?? 0) \($0.outcome ?? "-")" })")
@@ -158,7 +158,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
         try await server.start()
         try Self.group.replacingOccurrences(of: "desired: 10", with: "desired: 2").write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
         let nodes = try server.nodes(group: "web").map(\.id).sorted()
 
         func refused(_ yaml: String, group: String = "web", _ expected: String) {
@@ -193,7 +193,7 @@ import Testing
               - {path: /etc/first.conf, content: "first"}
               - {path: /etc/app/app.conf, content: "escaped"}
             """
-        #expect(throws: CLIError.self) { try server.push(escape, group: "web", directory: dir, watch: true) }
+        await #expect(throws: CLIError.self) { try await server.pushWatching(escape, group: "web", directory: dir) }
         let status = try server.configStatus(group: "web")
         #expect(status.rollout?.state == "failed")
         let failure = try #require(status.nodes.first { $0.id == nodes[0] }?.lastFailure)
@@ -211,7 +211,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
         try await server.start()
         try Self.group.replacingOccurrences(of: "desired: 10", with: "desired: 4").write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
         let nodes = try server.nodes(group: "web").map(\.id).sorted()
         func file(_ n: Int, _ extra: String = "") -> String {
             "\(extra)\nfiles:\n  - {path: /etc/app.conf, content: \"v\(n)\"}\n"
@@ -219,14 +219,14 @@ import Testing
         func revisions() throws -> [String: Int] {
             Dictionary(uniqueKeysWithValues: try server.configStatus(group: "web").nodes.map { ($0.id, $0.revision ?? 0) })
         }
-        try server.push(file(1, "rollout: {strategy: all-at-once, bake: 0s}"), group: "web", directory: dir, watch: true)
+        try await server.pushWatching(file(1, "rollout: {strategy: all-at-once, bake: 0s}"), group: "web", directory: dir)
 
         // A label selector, then a named node: only they move; the group's current revision stays.
         try server.cli(["node", "label", nodes[1], "role=canary"])
         try server.cli(["node", "label", nodes[3], "role=canary", "zone=b"])
-        try server.push(file(2, "target: {selector: role=canary}\nrollout: {bake: 0s}"), group: "web", directory: dir, watch: true)
+        try await server.pushWatching(file(2, "target: {selector: role=canary}\nrollout: {bake: 0s}"), group: "web", directory: dir)
         #expect(try revisions() == [nodes[0]: 1, nodes[1]: 2, nodes[2]: 1, nodes[3]: 2])
-        try server.push(file(3, "target: {selector: \"role=canary,zone!=b\", nodes: [\(nodes[1])]}\nrollout: {bake: 0s}"), group: "web", directory: dir, watch: true)
+        try await server.pushWatching(file(3, "target: {selector: \"role=canary,zone!=b\", nodes: [\(nodes[1])]}\nrollout: {bake: 0s}"), group: "web", directory: dir)
         #expect(try revisions() == [nodes[0]: 1, nodes[1]: 3, nodes[2]: 1, nodes[3]: 2])
         var status = try server.configStatus(group: "web")
         #expect(status.currentRevision == 1 && status.latestRevision == 3)
@@ -242,7 +242,7 @@ import Testing
         #expect(batchesWhilePaused.count == 1, "\(batchesWhilePaused.map(\.reason))")
         #expect(try server.configStatus(group: "web").rollout?.progress?.pending == 3)
         try server.cli(["config", "resume", "--group", "web"])
-        try server.cli(["config", "status", "--group", "web", "--watch"])
+        _ = try await server.cliWaiting(["config", "status", "--group", "web", "--watch"])
         #expect(try revisions().values.allSatisfy { $0 == 4 })
         #expect(try server.configStatus(group: "web").currentRevision == 4)
 
@@ -257,7 +257,7 @@ import Testing
         #expect(throws: CLIError.self) { try server.cli(["config", "resume", "--group", "web"]) }
 
         // A rollback to an earlier revision is a rollout of its own; every push is on the record.
-        try server.cli(["config", "rollback", "--group", "web", "--to", "1", "--all-at-once", "--bake", "0", "--watch"])
+        _ = try await server.cliWaiting(["config", "rollback", "--group", "web", "--to", "1", "--all-at-once", "--bake", "0", "--watch"])
         #expect(try revisions().values.allSatisfy { $0 == 1 })
         let pushes = try server.events(group: "web").filter { $0.kind == .configPushed }
         #expect(pushes.count == 6, "\(pushes.map(\.reason))")
@@ -277,9 +277,9 @@ import Testing
             size: {desired: 3, min: 1, max: 5}
             health: {heartbeatInterval: 500ms, heartbeatTimeout: 30s, startupTimeout: 1s}
             """.write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
-        try server.push("rollout: {strategy: all-at-once, bake: 0s}\nfiles:\n  - {path: /etc/app.conf, content: v1}\n",
-                        group: "web", directory: dir, watch: true)
+        _ = try await server.cliWaiting(["group", "apply", "-f", dir + "/web.yaml", "--wait", "--timeout", "120"])
+        try await server.pushWatching("rollout: {strategy: all-at-once, bake: 0s}\nfiles:\n  - {path: /etc/app.conf, content: v1}\n",
+                                      group: "web", directory: dir)
         // Revision 2 applies cleanly but brings a probe its nodes fail: the first batch never finishes its bake.
         let bad = """
             rollout: {batch: 1, bake: 20s}
@@ -288,7 +288,7 @@ import Testing
             probes:
               - {name: app-ready, exec: {command: [/bin/sh, -c, 'echo not ready; exit 2']}, interval: 500ms, fall: 1}
             """
-        #expect(throws: CLIError.self) { try server.push(bad, group: "web", directory: dir, watch: true) }
+        await #expect(throws: CLIError.self) { try await server.pushWatching(bad, group: "web", directory: dir) }
         let status = try server.configStatus(group: "web")
         #expect(status.rollout?.state == "rolled-back", "\(String(describing: status.rollout))")
         #expect(status.rollout?.reason.contains("app-ready") == true || status.rollout?.reason.contains("became") == true,

@@ -31,7 +31,7 @@ import Glibc
     @Test func deadNodeIsConvictedTerminatedAndReplaced() async throws {
         let (server, specPath) = try await startServer("replace")
         defer { server.cleanUp() }
-        try server.cli(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
         let before = try server.nodes(group: "web")
         #expect(before.count == 3 && before.allSatisfy { $0.state == .healthy })
         let yaml = try server.cli(["group", "get", "web", "-o", "yaml"])
@@ -68,7 +68,7 @@ import Glibc
     @Test func coordinatorKilledAndRestartedKeepsTheSameNodes() async throws {
         let (server, specPath) = try await startServer("restart")
         defer { server.cleanUp() }
-        try server.cli(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
         let before = Set(try server.nodes(group: "web").map(\.id))
         let agents = try server.agentProcesses()
         #expect(before.count == 3 && Set(agents.keys) == before)

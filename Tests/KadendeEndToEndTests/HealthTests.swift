@@ -47,7 +47,7 @@ struct HealthTests {
         let s = try NamespacedServer("agent-down")
         defer { s.cleanUp() }
         try await s.start()
-        try s.apply(Self.served("web", size: 2, agentGrace: "6s"))
+        try await s.apply(Self.served("web", size: 2, agentGrace: "6s"))
         try await waitServing(s, "web", count: 2)
         let victim = try s.nodes("web")[0].id
         let cursor = try s.server.events(group: "web").last?.seq ?? 0
@@ -84,7 +84,7 @@ struct HealthTests {
         let s = try NamespacedServer("dead-node")
         defer { s.cleanUp() }
         try await s.start()
-        try s.apply(Self.served("web", size: 3))
+        try await s.apply(Self.served("web", size: 3))
         try await waitServing(s, "web", count: 3)
         let nodes = try s.nodes("web")
 
@@ -122,7 +122,7 @@ struct HealthTests {
         try await s.start()
         let counter = s.directory + "/flap-count"
         // Fails (exit 2: critical, not a warning) every third run: never two failures in a row, and fall is 2.
-        try s.apply("""
+        try await s.apply("""
             name: flap
             provider: process
             size: 1
@@ -136,7 +136,7 @@ struct HealthTests {
                   fall: 2
             """)
         // The control: the same thresholds, a probe that always fails.
-        try s.apply("""
+        try await s.apply("""
             name: broken
             provider: process
             size: 1
@@ -170,7 +170,7 @@ struct HealthTests {
         let s = try NamespacedServer("breaker")
         defer { s.cleanUp() }
         try await s.start()
-        try s.apply("""
+        try await s.apply("""
             name: web
             provider: process
             size: 5
@@ -213,7 +213,7 @@ struct HealthTests {
         defer { s.cleanUp() }
         try await s.start()
         // The workload kills its whole node two seconds after every start.
-        try s.apply("""
+        try await s.apply("""
             name: crashy
             provider: process
             size: 1
@@ -247,7 +247,7 @@ struct HealthTests {
         let s = try NamespacedServer("never-enrols", extraArguments: ["--enrolment-token-lifetime", "1ms"])
         defer { s.cleanUp() }
         try await s.start()
-        try s.apply("""
+        try await s.apply("""
             name: stuck
             provider: process
             size: 1
@@ -268,7 +268,7 @@ struct HealthTests {
         let s = try NamespacedServer("restart-grace", extraArguments: ["--restart-grace", "5s"])
         defer { s.cleanUp() }
         try await s.start()
-        try s.apply("""
+        try await s.apply("""
             name: web
             provider: process
             size: 2

@@ -34,7 +34,7 @@ import Testing
         let path = dir + "/web.yaml"
         let drain = "'echo \"draining $KADENDE_NODE_ID because $KADENDE_REASON\" >> \(dir)/drained; sleep 0.5'"
         try spec(size: 3, directory: dir, preTerminate: drain).write(toFile: path, atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", path, "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", path, "--wait", "--timeout", "120"])
         let nodes = try server.nodes(group: "web").map(\.id)
 
         try await eventually("postReady ran for every node") {

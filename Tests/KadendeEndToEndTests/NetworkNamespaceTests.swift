@@ -59,7 +59,7 @@ struct NetworkNamespaceTests {
             size: 2
             health: {heartbeatInterval: 500ms, heartbeatTimeout: 2s}
             """.write(toFile: spec, atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", spec, "--wait", "--timeout", "120"])
+        _ = try await server.cliWaiting(["group", "apply", "-f", spec, "--wait", "--timeout", "120"])
         let nodes = try server.nodes(group: "web")
         nodesSeen.formUnion(nodes.map(\.id))
         let agents = try server.agentProcesses()

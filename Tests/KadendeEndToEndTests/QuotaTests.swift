@@ -23,14 +23,14 @@ import Testing
         try await server.start()
         try server.cli(["cluster", "quota", "3"])
 
-        func apply(_ name: String, _ desired: Int) throws -> String {
+        func apply(_ name: String, _ desired: Int) async throws -> String {
             try Self.group(name, desired: desired).write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
-            return try server.cli(["group", "apply", "-f", dir + "/\(name).yaml", "--wait", "--timeout", "120"])
+            return try await server.cliWaiting(["group", "apply", "-f", dir + "/\(name).yaml", "--wait", "--timeout", "120"])
         }
-        #expect { try apply("web", 4) } throws: { "\($0)".contains("cluster default allows 3 nodes") }
-        try apply("web", 2)
-        #expect { try apply("cache", 2) } throws: { "\($0)".contains("its other groups want 2, so cache may want at most 1, not 2") }
-        try apply("cache", 1)
+        await #expect { try await apply("web", 4) } throws: { "\($0)".contains("cluster default allows 3 nodes") }
+        _ = try await apply("web", 2)
+        await #expect { try await apply("cache", 2) } throws: { "\($0)".contains("its other groups want 2, so cache may want at most 1, not 2") }
+        _ = try await apply("cache", 1)
         var cluster: APICluster = try server.json(["cluster", "get"])
         #expect(cluster.nodeQuota == 3 && cluster.liveNodes == 3)
 

@@ -29,10 +29,10 @@ final class NamespacedServer: @unchecked Sendable {
 
     func start() async throws { try await server.start() }
 
-    func apply(_ yaml: String, wait: Bool = true) throws {
+    func apply(_ yaml: String, wait: Bool = true) async throws {
         let path = directory + "/spec-\(UUID().uuidString.prefix(6)).yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        try server.cli(["group", "apply", "-f", path] + (wait ? ["--wait", "--timeout", "120"] : []))
+        _ = try await server.cliWaiting(["group", "apply", "-f", path] + (wait ? ["--wait", "--timeout", "120"] : []))
     }
 
     func nodes(_ group: String) throws -> [APINode] {

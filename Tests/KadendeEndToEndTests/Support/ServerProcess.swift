@@ -97,6 +97,15 @@ final class ServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
+    /// `cli` for commands that wait (`--wait`, `--watch`): run on a thread of their own. Tests run concurrently on the
+    /// cooperative pool, which has one thread per core; a command blocking one of them for minutes stalls every other
+    /// test in the process, including the ones the waiting command is waiting for.
+    func cliWaiting(_ arguments: [String], input: String? = nil) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try self.cli(arguments, input: input) }) }
+        }
+    }
+
     /// Runs `kadende ARGS --coordinator URL` and returns its standard output; a non-zero exit is an error that
     /// carries standard error.
     @discardableResult
