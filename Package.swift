@@ -167,7 +167,7 @@ let package = Package(
         ], path: "agent/Tests/KadendeAgentTests"),
         .testTarget(name: "KadendeEndToEndTests", dependencies: [
             "KadendeCoordinator", "KadendeCLI", "KadendeAPI", "KadendeModel", "KadendeStore", "KadendePKI",
-            "KadendeWire", "KadendeGateway", "KadendeAgent", "KadendeEC2",
+            "KadendeWire", "KadendeGateway", "KadendeAgent", "KadendeEC2", "KadendeProviders",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),

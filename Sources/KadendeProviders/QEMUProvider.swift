@@ -230,8 +230,8 @@ public actor QEMUProvider: Provider {
 }
 
 /// A TCP port free on 127.0.0.1 right now, for a forward QEMU binds a moment later.
-enum FreePort {
-    static func pick() -> Int {
+public enum FreePort {
+    public static func pick() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }

@@ -28,36 +28,25 @@ extension Spawn {
     /// run it on a thread pool, never on a cooperative executor.
     public static func capture(_ argv: [String], environment: [String: String], timeout: Double,
                                outputLimit: Int = 4096) throws -> CommandOutcome {
-        guard let executable = argv.first, !executable.isEmpty else { throw Failure(description: "empty command") }
+        guard !(argv.first ?? "").isEmpty else { throw Failure(description: "empty command") }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw Failure(description: "pipe: \(String(cString: strerror(errno)))") }
         let (readEnd, writeEnd) = (fds[0], fds[1])
         // pipe2 is not imported into Swift; close-on-exec keeps other spawns from inheriting these ends.
         _ = fcntl(readEnd, F_SETFD, FD_CLOEXEC)
         _ = fcntl(writeEnd, F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
-        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
-        _ = spawnCloseFrom(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        cleanSignals(&attributes, flags: Int32(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let env = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { env.forEach { free($0) } }
-        let args = argv.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
-        var pid: pid_t = 0
-        let path = resolve(executable, searchPath: environment["PATH"] ?? defaultPath)
-        let rc = posix_spawn(&pid, path, &actions, &attributes, args, env)
-        close(writeEnd)
-        guard rc == 0 else {
+        let pid: pid_t
+        do {
+            pid = try spawnInGroup(argv, environment: environment) { actions in
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+                posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+            }
+            close(writeEnd)
+        } catch {
+            close(writeEnd)
             close(readEnd)
-            throw Failure(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
+            throw error
         }
         defer { close(readEnd) }
 
@@ -99,6 +88,32 @@ extension Spawn {
         var result = outcome(status, output, truncated)
         result.timedOut = true
         return result
+    }
+
+    /// posix_spawn of `argv` in a process group of its own, with clean signal handling and no descriptor above 2
+    /// inherited; `redirect` sets up 0, 1 and 2. A bare name is found on the PATH the command will have.
+    static func spawnInGroup(_ argv: [String], environment: [String: String],
+                             redirect: (inout posix_spawn_file_actions_t) -> Void) throws -> pid_t {
+        guard let executable = argv.first, !executable.isEmpty else { throw Failure(description: "empty command") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        redirect(&actions)
+        _ = spawnCloseFrom(&actions, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        cleanSignals(&attributes, flags: Int32(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let env = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        let args = argv.map { strdup($0) } + [nil]
+        defer { args.forEach { free($0) } }
+        var pid: pid_t = 0
+        let path = resolve(executable, searchPath: environment["PATH"] ?? defaultPath)
+        let rc = posix_spawn(&pid, path, &actions, &attributes, args, env)
+        guard rc == 0 else { throw Failure(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        return pid
     }
 
     static func outcome(_ status: Int32, _ output: [UInt8], _ truncated: Bool) -> CommandOutcome {

@@ -16,7 +16,6 @@ extension Spawn {
     /// out, diagnostics beside. Blocks the calling thread: run it on a thread pool.
     public static func exchange(_ argv: [String], input: [UInt8], environment: [String: String], timeout: Double,
                                 stdoutLimit: Int = 4 << 20, stderrLimit: Int = 8192) throws -> Exchange {
-        guard let executable = argv.first, !executable.isEmpty else { throw Failure(description: "empty command") }
         var pipes: [(Int32, Int32)] = []
         for _ in 0..<3 {
             var fds: [Int32] = [0, 0]
@@ -31,31 +30,20 @@ extension Spawn {
         let (stdinRead, stdinWrite) = pipes[0]
         let (outRead, outWrite) = pipes[1]
         let (errRead, errWrite) = pipes[2]
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinRead, 0)
-        posix_spawn_file_actions_adddup2(&actions, outWrite, 1)
-        posix_spawn_file_actions_adddup2(&actions, errWrite, 2)
-        _ = spawnCloseFrom(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        cleanSignals(&attributes, flags: Int32(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let env = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { env.forEach { free($0) } }
-        let args = argv.map { strdup($0) } + [nil]
-        defer { args.forEach { free($0) } }
-        var pid: pid_t = 0
-        let path = resolve(executable, searchPath: environment["PATH"] ?? defaultPath)
-        let rc = posix_spawn(&pid, path, &actions, &attributes, args, env)
+        let spawned = Result {
+            try spawnInGroup(argv, environment: environment) { actions in
+                posix_spawn_file_actions_adddup2(&actions, stdinRead, 0)
+                posix_spawn_file_actions_adddup2(&actions, outWrite, 1)
+                posix_spawn_file_actions_adddup2(&actions, errWrite, 2)
+            }
+        }
         close(stdinRead)
         close(outWrite)
         close(errWrite)
-        guard rc == 0 else {
+        let pid: pid_t
+        do { pid = try spawned.get() } catch {
             [stdinWrite, outRead, errRead].forEach { close($0) }
-            throw Failure(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
+            throw error
         }
         // A child that never reads must not block this thread on a full pipe.
         _ = fcntl(stdinWrite, F_SETFL, fcntl(stdinWrite, F_GETFL) | O_NONBLOCK)

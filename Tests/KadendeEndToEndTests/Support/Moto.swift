@@ -1,5 +1,6 @@
 import Foundation
 import KadendeEC2
+import KadendeProviders
 import KadendeWire
 import Logging
 import Testing
@@ -24,7 +25,8 @@ final class Moto: @unchecked Sendable {
             if env["KADENDE_REQUIRE_MOTO"] == "1" { Issue.record("KADENDE_MOTO_SERVER is not set") }
             return nil
         }
-        let port = try freePort()
+        let port = FreePort.pick()
+        guard port > 0 else { throw CLIError(message: "no free port on 127.0.0.1") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: server)
         process.arguments = ["-H", "127.0.0.1", "-p", "\(port)"]
@@ -74,21 +76,6 @@ final class Moto: @unchecked Sendable {
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw CLIError(message: "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func canConnect(port: Int) -> Bool {
