@@ -40,6 +40,12 @@ public struct EC2Provider: ClusterScopedProvider {
             throw ProviderError(.invalidSpec, provider: name,
                                 "machine.region \(region) differs from this coordinator's EC2 region \(client.settings.region) (--ec2-region)")
         }
+        if let subnet = spec.machine.subnet, !subnet.hasPrefix("subnet-") {
+            throw ProviderError(.invalidSpec, provider: name, "machine.subnet must name a subnet (subnet-…), got \"\(subnet)\"")
+        }
+        if let bad = (spec.machine.securityGroups ?? []).first(where: { !$0.hasPrefix("sg-") }) {
+            throw ProviderError(.invalidSpec, provider: name, "machine.securityGroups takes security group ids (sg-…), got \"\(bad)\"")
+        }
         for (key, value) in spec.machine.tags where key.hasPrefix("aws:") || key.count > 128 || value.count > 256 {
             throw ProviderError(.invalidSpec, provider: name, "machine.tags.\(key): EC2 refuses keys starting aws:, keys over 128 and values over 256 characters")
         }
@@ -65,7 +71,12 @@ public struct EC2Provider: ClusterScopedProvider {
             parameters.append(("TagSpecification.1.Tag.\(i + 1).Key", tag.key))
             parameters.append(("TagSpecification.1.Tag.\(i + 1).Value", tag.value))
         }
-        if let zone = request.spec.machine.zone { parameters.append(("Placement.AvailabilityZone", zone)) }
+        let machine = request.spec.machine
+        if let zone = machine.zone { parameters.append(("Placement.AvailabilityZone", zone)) }
+        if let subnet = machine.subnet { parameters.append(("SubnetId", subnet)) }
+        for (i, group) in (machine.securityGroups ?? []).enumerated() { parameters.append(("SecurityGroupId.\(i + 1)", group)) }
+        if let profile = machine.profile { parameters.append((profile.hasPrefix("arn:") ? "IamInstanceProfile.Arn" : "IamInstanceProfile.Name", profile)) }
+        if let key = machine.keyPair { parameters.append(("KeyName", key)) }
         do {
             let answer = try await client.call("RunInstances", parameters, retryTimeouts: false)
             guard let item = answer.items("instancesSet").first, let instance = Self.instance(item) else {

@@ -67,11 +67,14 @@ extension GroupSpec {
     }
 
     private static func decodeMachine(_ c: YAMLCursor) throws -> MachineSpec {
-        let m = try c.mapping(allowed: ["image", "type", "region", "zone", "tags"])
+        let m = try c.mapping(allowed: ["image", "type", "region", "zone", "tags", "subnet", "securityGroups", "profile", "keyPair"])
         return MachineSpec(
             image: try m["image"]?.string(), type: try m["type"]?.string(),
             region: try m["region"]?.string(), zone: try m["zone"]?.string(),
-            tags: try m["tags"]?.stringMap() ?? [:]
+            tags: try m["tags"]?.stringMap() ?? [:],
+            subnet: try m["subnet"]?.string(),
+            securityGroups: try m["securityGroups"]?.sequence().map { try $0.string() },
+            profile: try m["profile"]?.string(), keyPair: try m["keyPair"]?.string()
         )
     }
 

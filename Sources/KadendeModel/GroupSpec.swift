@@ -61,12 +61,26 @@ public struct GroupSpec: Codable, Sendable, Hashable {
         public var region: String?
         public var zone: String?
         public var tags: [String: String]
-        public init(image: String? = nil, type: String? = nil, region: String? = nil, zone: String? = nil, tags: [String: String] = [:]) {
+        /// Where the machine's network interface goes (EC2: a subnet id; a cloud's network without a default needs it).
+        public var subnet: String?
+        /// Firewall groups the machine joins (EC2: security group ids).
+        public var securityGroups: [String]?
+        /// The identity the machine runs as (EC2: an instance profile name or ARN).
+        public var profile: String?
+        /// An SSH key pair for break-glass access (EC2: a key pair name).
+        public var keyPair: String?
+
+        public init(image: String? = nil, type: String? = nil, region: String? = nil, zone: String? = nil, tags: [String: String] = [:],
+                    subnet: String? = nil, securityGroups: [String]? = nil, profile: String? = nil, keyPair: String? = nil) {
             self.image = image
             self.type = type
             self.region = region
             self.zone = zone
             self.tags = tags
+            self.subnet = subnet
+            self.securityGroups = securityGroups
+            self.profile = profile
+            self.keyPair = keyPair
         }
     }
 

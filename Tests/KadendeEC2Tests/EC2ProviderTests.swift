@@ -29,7 +29,8 @@ import Testing
 
     func request(_ nodeID: String = "n-00000000000000a1") -> CreateRequest {
         let spec = GroupSpec(name: "web", provider: "ec2", size: .init(desired: 1, min: 0, max: 2),
-                             machine: .init(image: "ami-0123456789abcdef0", type: "t3.micro", zone: "us-east-1a"))
+                             machine: .init(image: "ami-0123456789abcdef0", type: "t3.micro", zone: "us-east-1a",
+                                            subnet: "subnet-0a1b2c", securityGroups: ["sg-01", "sg-02"], profile: "kadende-node", keyPair: "ops"))
         return CreateRequest(nodeID: nodeID, spec: spec,
                              tags: [InstanceTag.cluster: "default", InstanceTag.group: "web", InstanceTag.node: nodeID, InstanceTag.specHash: "r1"],
                              agent: AgentConfig(nodeID: nodeID, endpoints: ["127.0.0.1:7443"], caPin: "sha256:00", token: "kdt_x"),
@@ -45,7 +46,9 @@ import Testing
         let run = try #require(ec2.calls("RunInstances").first)
         #expect(run.parameters["ClientToken"] == "n-00000000000000a1")
         #expect(run.parameters["ImageId"] == "ami-0123456789abcdef0" && run.parameters["InstanceType"] == "t3.micro")
-        #expect(run.parameters["Placement.AvailabilityZone"] == "us-east-1a")
+        #expect(run.parameters["Placement.AvailabilityZone"] == "us-east-1a" && run.parameters["SubnetId"] == "subnet-0a1b2c")
+        #expect(run.parameters["SecurityGroupId.1"] == "sg-01" && run.parameters["SecurityGroupId.2"] == "sg-02")
+        #expect(run.parameters["IamInstanceProfile.Name"] == "kadende-node" && run.parameters["KeyName"] == "ops")
         let userData = try #require(run.parameters["UserData"].flatMap { Data(base64Encoded: $0) })
         #expect(String(decoding: userData, as: UTF8.self) == "#cloud-config\nruncmd: [[echo, héllo]]\n")
         #expect(ec2.instances.first?.tags == request().tags)
@@ -155,6 +158,11 @@ import Testing
         #expect(throws: ProviderError.self) { try p.validate(spec) }
         spec.machine.tags = ["team": "web"]
         try p.validate(spec)
+        spec.machine.subnet = "10.0.0.0/24"
+        #expect(throws: ProviderError.self) { try p.validate(spec) }
+        spec.machine.subnet = "subnet-1"
+        spec.machine.securityGroups = ["web"]
+        #expect(throws: ProviderError.self) { try p.validate(spec) }
     }
 
     @Test func credentialsComeFromTheEnvironmentThenTheFile() throws {

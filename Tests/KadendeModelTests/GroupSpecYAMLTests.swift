@@ -14,6 +14,10 @@ import Testing
           image: debian-12
           tags:
             team: web
+          subnet: subnet-1
+          securityGroups: [sg-1, sg-2]
+          profile: node
+          keyPair: ops
         health:
           heartbeatInterval: 500ms
           heartbeatTimeout: 3s
@@ -32,6 +36,8 @@ import Testing
         #expect(spec.cluster == "default")
         #expect(spec.size == .init(desired: 3, min: 1, max: 10))
         #expect(spec.machine.tags == ["team": "web"])
+        #expect(spec.machine.subnet == "subnet-1" && spec.machine.securityGroups == ["sg-1", "sg-2"])
+        #expect(spec.machine.profile == "node" && spec.machine.keyPair == "ops")
         #expect(spec.health.heartbeatInterval == Seconds(0.5))
         #expect(spec.health.heartbeatTimeout == Seconds(3))
         #expect(spec.health.startupTimeout == Seconds(600))
@@ -53,7 +59,7 @@ import Testing
         let error = #expect(throws: SpecError.self) { try GroupSpec(yaml: yaml) }
         #expect(error?.code == .unknownKey)
         #expect(error?.path == "health.heartbeatTimout")
-        #expect(error?.line == 13)
+        #expect(error?.line == 17)
     }
 
     @Test func unknownTopLevelKeyIsRefused() {
