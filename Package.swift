@@ -48,6 +48,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "KadendeHealth", dependencies: ["KadendeModel"]),
+        // Users and what they may do: scrypt password hashes, API tokens, roles per cluster, login throttling (pure).
+        .target(name: "KadendeAuth", dependencies: [
+            "KadendeSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
         // Running health checks: commands with timeouts, TCP and HTTP over NIO, rise/fall counting. The agent runs
         // its node's probes with it, the coordinator its external probes.
         .target(name: "KadendeProbes", dependencies: [
@@ -151,6 +157,7 @@ let package = Package(
         .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),
+        .testTarget(name: "KadendeAuthTests", dependencies: ["KadendeAuth"]),
         .testTarget(name: "KadendeProvidersTests", dependencies: [
             "KadendeProviders", "KadendeModel", "KadendeWire", .product(name: "Logging", package: "swift-log"),
         ]),
