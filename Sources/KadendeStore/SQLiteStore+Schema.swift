@@ -129,6 +129,46 @@ extension SQLiteStore {
                 ALTER TABLE clusters ADD COLUMN node_quota INTEGER;
                 """)
         }
+        // Users, their role in each cluster, their API tokens and sessions (hashes only), and the audit log.
+        migrator.registerMigration("v5-users") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                  name TEXT PRIMARY KEY,
+                  password_hash TEXT NOT NULL,
+                  admin INTEGER NOT NULL DEFAULT 0,
+                  disabled INTEGER NOT NULL DEFAULT 0,
+                  created_at REAL NOT NULL
+                );
+                CREATE TABLE memberships (
+                  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                  cluster TEXT NOT NULL,
+                  role TEXT NOT NULL,
+                  PRIMARY KEY (user, cluster)
+                );
+                CREATE TABLE api_tokens (
+                  hash TEXT PRIMARY KEY,
+                  short_id TEXT NOT NULL,
+                  user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+                  name TEXT NOT NULL,
+                  kind TEXT NOT NULL,
+                  created_at REAL NOT NULL,
+                  expires_at REAL,
+                  revoked_at REAL,
+                  last_used_at REAL
+                );
+                CREATE INDEX tokens_by_user ON api_tokens(user);
+                CREATE TABLE audit_log (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  at REAL NOT NULL,
+                  actor TEXT NOT NULL,
+                  action TEXT NOT NULL,
+                  cluster TEXT,
+                  target TEXT,
+                  outcome TEXT NOT NULL,
+                  source TEXT
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -65,6 +65,21 @@ public protocol Store: Sendable {
     func nodeQuota(cluster: String) async throws -> Int?
     /// Nodes of the cluster that hold or may hold a machine (not terminated, not failed).
     func liveNodeCount(cluster: String) async throws -> Int
+
+    // Users, roles, tokens (hashes only) and the audit log.
+    func createUser(name: String, passwordHash: String, admin: Bool, at: Date) async throws -> UserRecord
+    func userCount() async throws -> Int
+    func userCredentials(name: String) async throws -> (UserRecord, String)?
+    func users() async throws -> [UserRecord]
+    func setPassword(user: String, passwordHash: String) async throws
+    func setRole(user: String, cluster: String, role: String?) async throws
+    func addAPIToken(hash: String, shortID: String, user: String, name: String, kind: TokenRecord.Kind, expiresAt: Date?, at: Date) async throws -> TokenRecord
+    func authenticate(tokenHash: String, now: Date) async throws -> (UserRecord, TokenRecord)?
+    func tokens(user: String?) async throws -> [TokenRecord]
+    func revokeToken(shortID: String, user: String?, at: Date) async throws -> TokenRecord
+    @discardableResult
+    func appendAudit(_ entry: AuditEntry) async throws -> AuditEntry
+    func audit(after: Int64, limit: Int) async throws -> [AuditEntry]
     func listEvents(cluster: String?, group: String?, after: Int64, limit: Int) async throws -> [NodeEvent]
 
     // Enrolment and certificates
