@@ -96,7 +96,7 @@ let package = Package(
         // Public REST shapes, shared by the HTTP server and the CLI.
         .target(name: "KadendeAPI", dependencies: ["KadendeModel", "KadendeWire"]),
         .target(name: "KadendeHTTP", dependencies: [
-            "KadendeAPI", "KadendeModel",
+            "KadendeAPI", "KadendeModel", "KadendeAuth",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -104,7 +104,7 @@ let package = Package(
         ]),
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
         .target(name: "KadendeCoordinator", dependencies: [
-            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler", "KadendeRollout",
+            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler", "KadendeRollout", "KadendeAuth",
             "KadendeHealth", "KadendeProviders", "KadendeEC2", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
             "KadendeProbes", .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -116,7 +116,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "KadendeCLI", dependencies: [
-            "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeEC2", "KadendeWire",
+            "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeEC2", "KadendeWire", "KadendeAuth",
+            "KadendeStore", "KadendeSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),

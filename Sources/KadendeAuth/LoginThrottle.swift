@@ -1,7 +1,8 @@
 import struct Foundation.Date
 
-/// Slows password guessing per account and per source address: a few free failures, then each failure locks the
-/// key for twice as long as the one before (1 s, 2 s, 4 s … up to `maxLock`). A success clears the account, not
+/// Slows password guessing per account and per source address: a few free failures, then each failure (the API
+/// counts tries made while locked as failures) locks the key for twice as long as the one before (1 s, 2 s, 4 s …
+/// up to `maxLock`). A success clears the account, not
 /// the address, so one good password does not launder an address guessing at others. Pure: the caller passes
 /// `now`; it keeps at most `capacity` keys, forgetting the quietest first.
 public struct LoginThrottle: Sendable {

@@ -55,3 +55,8 @@ public struct Principal: Sendable, Hashable {
     /// The clusters whose contents this principal may read (nil: all of them).
     public var readableClusters: Set<String>? { admin ? nil : Set(roles.keys) }
 }
+
+extension Principal {
+    /// The authenticated principal of the request being handled; set by the API's authentication middleware.
+    @TaskLocal public static var current: Principal?
+}

@@ -7,9 +7,11 @@ import Foundation
 /// The CLI's view of a coordinator: every command goes through the REST API, local or remote.
 struct APIClient {
     let base: String
+    let token: String?
 
-    init(base: String) {
+    init(base: String, token: String? = nil) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
+        self.token = token
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -28,6 +30,11 @@ struct APIClient {
         try await send(.POST, path, body: yaml, contentType: "application/yaml", timeout: 30)
     }
 
+    func post<T: Decodable, B: Encodable>(_ path: String, json body: B, as type: T.Type = T.self) async throws -> T {
+        let text = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+        return try await send(.POST, path, body: text, contentType: "application/json", timeout: 30)
+    }
+
     func post<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
         try await send(.POST, path, body: nil, contentType: nil, timeout: 30)
     }
@@ -40,6 +47,7 @@ struct APIClient {
     private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: String?, contentType: String?, timeout: Int64) async throws -> T {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.body = .bytes(ByteBuffer(string: body))
             request.headers.add(name: "Content-Type", value: contentType ?? "application/octet-stream")

@@ -5,7 +5,8 @@ public struct KadendeCommand: AsyncParsableCommand {
         commandName: "kadende",
         abstract: "Keeps groups of identical nodes alive on any provider.",
         subcommands: [ServerCommand.self, GroupCommand.self, NodeCommand.self, ConfigCommand.self, EventsCommand.self,
-                      ClusterCommand.self, CredentialsCommand.self]
+                      ClusterCommand.self, CredentialsCommand.self, LoginCommand.self, LogoutCommand.self, UserCommand.self,
+                      TokenCommand.self, AuditCommand.self]
     )
 
     public init() {}
@@ -22,7 +23,12 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "Cluster the command applies to.")
     var cluster: String = "default"
 
-    var client: APIClient { APIClient(base: coordinator) }
+    @Option(name: .long, help: "API token (or KADENDE_TOKEN; else the one `kadende login` saved for this coordinator).")
+    var token: String?
+
+    var client: APIClient {
+        APIClient(base: coordinator, token: token ?? ProcessEnvironment.value("KADENDE_TOKEN") ?? SavedTokens.load()[coordinator])
+    }
 }
 
 enum ProcessEnvironment {

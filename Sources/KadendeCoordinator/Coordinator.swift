@@ -1,5 +1,6 @@
 import Crypto
 import Hummingbird
+import KadendeAuth
 import KadendeEC2
 import KadendeGateway
 import KadendeHTTP
@@ -30,6 +31,9 @@ public final class Coordinator: Sendable {
     public let rollouts: RolloutLoop
     public let providers: ProviderRegistry
     let credentials: ClusterCredentials
+    /// Failed logins per account and address (in memory: a restart forgives, which a lock-out survives anyway).
+    let throttle = Mutex(LoginThrottle())
+    let passwords = PasswordHasher()
     /// The agent listener's bound port.
     public let agentPort: Int
     public let artifacts: AgentArtifacts

@@ -1,4 +1,5 @@
 import KadendeAPI
+import KadendeAuth
 import KadendeHTTP
 import KadendeModel
 import KadendeStore
@@ -6,6 +7,7 @@ import KadendeStore
 extension CoordinatorAPI {
     func cluster(name: String) async throws(APIError) -> APICluster {
         try Self.checkName(name)
+        try await require(.read, in: name)
         let quota = try await call { try await store.nodeQuota(cluster: name) }
         let live = try await call { try await store.liveNodeCount(cluster: name) }
         let secrets = try await call { try await store.secrets(cluster: name) }
@@ -16,6 +18,7 @@ extension CoordinatorAPI {
 
     func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary {
         try Self.checkName(cluster)
+        try await require(.manageCluster, in: cluster, target: "credentials \(provider)")
         do {
             _ = try coordinator.providers.provider(named: provider)
         } catch {
@@ -24,6 +27,7 @@ extension CoordinatorAPI {
         let now = coordinator.configuration.now()
         do {
             let summary = try await coordinator.credentials.set(cluster: cluster, provider: provider, values: values, at: now)
+            await record(actor, "credentials.set", cluster: cluster, target: "\(provider): \(summary)")
             return APICredentialSummary(provider: provider, summary: summary, updatedAt: now)
         } catch let refusal as ClusterCredentials.Refusal {
             throw APIError.badRequest("invalid_credentials", refusal.description)
@@ -36,16 +40,20 @@ extension CoordinatorAPI {
 
     func deleteCredentials(cluster: String, provider: String) async throws(APIError) -> APICluster {
         try Self.checkName(cluster)
+        try await require(.manageCluster, in: cluster, target: "credentials \(provider)")
         try await call { try await store.deleteSecret(cluster: cluster, name: ClusterCredentials.secretName(provider), at: coordinator.configuration.now()) }
+        await record(actor, "credentials.delete", cluster: cluster, target: provider)
         return try await self.cluster(name: cluster)
     }
 
     func setQuota(cluster: String, nodes: Int?) async throws(APIError) -> APICluster {
         try Self.checkName(cluster)
+        try await require(.manageCluster, in: cluster, target: "quota")
         if let nodes, !(0...1_000_000).contains(nodes) {
             throw APIError.badRequest("bad_value", "nodes must be between 0 and 1000000, or null for no quota")
         }
         try await call { try await store.setNodeQuota(cluster: cluster, quota: nodes, at: coordinator.configuration.now()) }
+        await record(actor, "cluster.quota", cluster: cluster, target: nodes.map(String.init) ?? "none")
         coordinator.reconciler.wake()
         return try await self.cluster(name: cluster)
     }

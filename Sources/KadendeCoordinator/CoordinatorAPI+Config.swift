@@ -1,4 +1,5 @@
 import KadendeAPI
+import KadendeAuth
 import KadendeHTTP
 import KadendeModel
 import KadendeRollout
@@ -9,6 +10,7 @@ import struct Foundation.Date
 /// Configuration revisions and rollouts through the REST API.
 extension CoordinatorAPI {
     func pushConfig(cluster: String, group: String, yaml: String) async throws(APIError) -> APIPushResult {
+        try await require(.push, in: cluster, target: group)
         let push: ConfigPush
         do {
             push = try ConfigPush(yaml: yaml)
@@ -44,15 +46,18 @@ extension CoordinatorAPI {
         }
         let (revision, rollout) = try await call { try await store.pushConfig(push, cluster: cluster, group: group, at: coordinator.configuration.now()) }
         coordinator.rollouts.wake()
+        await record(actor, "config.push", cluster: cluster, target: "\(group) revision \(revision.revision)")
         return APIPushResult(revision: apiRevision(revision), rollout: apiRollout(rollout))
     }
 
     func configRevisions(cluster: String, group: String) async throws(APIError) -> [APIConfigRevision] {
+        try await require(.read, in: cluster)
         _ = try await existing(cluster: cluster, name: group)
         return try await call { try await store.configRevisions(cluster: cluster, group: group) }.map(apiRevision)
     }
 
     func configRevision(cluster: String, group: String, revision: Int) async throws(APIError) -> APIConfigRevision {
+        try await require(.read, in: cluster)
         _ = try await existing(cluster: cluster, name: group)
         guard let record = try await call({ try await store.configRevision(cluster: cluster, group: group, revision: revision) }) else {
             throw APIError.notFound("group \(cluster)/\(group) has no configuration revision \(revision)")
@@ -61,6 +66,7 @@ extension CoordinatorAPI {
     }
 
     func configStatus(cluster: String, group: String) async throws(APIError) -> APIConfigStatus {
+        try await require(.read, in: cluster)
         let g = try await existing(cluster: cluster, name: group)
         let nodes = try await call { try await store.nodes(cluster: cluster, group: group) }
         let configs = try await call { try await store.nodeConfigs(cluster: cluster, group: group) }
@@ -80,11 +86,13 @@ extension CoordinatorAPI {
     }
 
     func rollouts(cluster: String, group: String) async throws(APIError) -> [APIRollout] {
+        try await require(.read, in: cluster)
         _ = try await existing(cluster: cluster, name: group)
         return try await call { try await store.rollouts(cluster: cluster, group: group, limit: 100) }.map(apiRollout)
     }
 
     func rollback(cluster: String, group: String, to revision: Int, allAtOnce: Bool, bake: Double?) async throws(APIError) -> APIRollout {
+        try await require(.push, in: cluster, target: group)
         _ = try await existing(cluster: cluster, name: group)
         // The group's last push says how carefully it rolls out; a rollback goes the same way unless told.
         var policy = try await call { try await store.rollouts(cluster: cluster, group: group, limit: 1) }.first?.policy ?? RolloutPolicy()
@@ -96,10 +104,12 @@ extension CoordinatorAPI {
                                          at: coordinator.configuration.now())
         }
         coordinator.rollouts.wake()
+        await record(actor, "config.rollback", cluster: cluster, target: "\(group) to revision \(revision)")
         return apiRollout(rollout)
     }
 
     func controlRollout(cluster: String, group: String, action: String) async throws(APIError) -> APIRollout {
+        try await require(.push, in: cluster, target: group)
         _ = try await existing(cluster: cluster, name: group)
         guard var rollout = try await call({ try await store.rollouts(cluster: cluster, group: group, limit: 1) }).first, rollout.state.isActive else {
             throw APIError(status: 409, code: "conflict", message: "group \(cluster)/\(group) has no active rollout")
@@ -126,6 +136,7 @@ extension CoordinatorAPI {
         rollout.state = next
         rollout.reason = reason
         coordinator.rollouts.wake()
+        await record(actor, "config.\(action)", cluster: cluster, target: "\(group) rollout \(rollout.id)")
         return apiRollout(rollout)
     }
 
@@ -133,6 +144,7 @@ extension CoordinatorAPI {
         guard NodeID.isValid(nodeID), let node = try await call({ try await store.node(id: nodeID) }) else {
             throw APIError.notFound("node \(nodeID.prefix(40)) does not exist")
         }
+        try await require(.terminate, in: node.cluster, target: nodeID)
         for (key, value) in change.set {
             guard key.isLabelKey, value.isLabelValue else {
                 throw APIError(status: 400, code: "bad_value", message: "\(key.prefix(64))=\(value.prefix(64)): keys and values are up to 63 letters, digits, '.', '-', '_', '/'", path: "set")

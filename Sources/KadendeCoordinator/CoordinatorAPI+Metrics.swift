@@ -6,6 +6,8 @@ import KadendeStore
 /// provider calls) comes with swift-prometheus.
 extension CoordinatorAPI {
     func metrics() async throws(APIError) -> String {
+        // Every cluster's groups are in it: admins (or a scraper's admin-issued token) only.
+        try await requireAdmin("read metrics")
         let groups = try await call { try await store.groups(cluster: nil) }
         var nodes: [String] = []
         var breaker: [String] = []

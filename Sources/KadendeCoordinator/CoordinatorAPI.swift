@@ -1,4 +1,5 @@
 import KadendeAPI
+import KadendeAuth
 import KadendeBootstrap
 import KadendeHealth
 import KadendeHTTP
@@ -20,6 +21,7 @@ struct CoordinatorAPI: ControlPlane {
         } catch {
             throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: error.path, line: error.line)
         }
+        try await require(.apply, in: spec.cluster, target: spec.name)
         do {
             try coordinator.providers.provider(named: spec.provider).validate(spec)
         } catch {
@@ -34,18 +36,22 @@ struct CoordinatorAPI: ControlPlane {
         try await checkQuota(spec)
         let result = try await call { try await store.applyGroup(spec, at: coordinator.configuration.now()) }
         coordinator.reconciler.wake()
+        if result.changed { await record(actor, "group.apply", cluster: spec.cluster, target: "\(spec.name) revision \(result.group.revision)") }
         return APIApplyResult(group: try await summary(result.group), changed: result.changed)
     }
 
     func groups(cluster: String?) async throws(APIError) -> [APIGroup] {
+        if let cluster { try await require(.read, in: cluster) }
+        let readable = Principal.current?.readableClusters
         var out: [APIGroup] = []
-        for group in try await call({ try await store.groups(cluster: cluster) }) {
+        for group in try await call({ try await store.groups(cluster: cluster) }) where readable?.contains(group.cluster) ?? true {
             out.append(try await summary(group))
         }
         return out
     }
 
     func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail {
+        try await require(.read, in: cluster)
         let group = try await existing(cluster: cluster, name: name)
         let nodes = try await call { try await store.nodes(cluster: cluster, group: name) }
         let (safety, reasons) = coordinator.reconciler.safety(cluster: cluster, group: name)
@@ -61,6 +67,7 @@ struct CoordinatorAPI: ControlPlane {
         guard NodeID.isValid(id), let record = try await call({ try await store.node(id: id) }) else {
             throw APIError.notFound("node \(id.prefix(40)) does not exist")
         }
+        try await require(.read, in: record.cluster)
         let group = try await existing(cluster: record.cluster, name: record.group)
         let reconciler = coordinator.reconciler
         let seen = coordinator.tracker.snapshot(id)
@@ -93,26 +100,33 @@ struct CoordinatorAPI: ControlPlane {
     }
 
     func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup {
+        try await require(.apply, in: cluster, target: name)
         _ = try await existing(cluster: cluster, name: name)
         let group = try await call { try await store.markGroupDeleted(cluster: cluster, name: name, at: coordinator.configuration.now()) }
+        await record(actor, "group.delete", cluster: cluster, target: name)
         coordinator.reconciler.wake()
         return try await summary(group)
     }
 
     func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode] {
+        try await require(.read, in: cluster)
         if let group { _ = try await existing(cluster: cluster, name: group) }
         return try await call { try await store.nodes(cluster: cluster, group: group) }.filter { !$0.state.isFinal }.map(apiNode)
     }
 
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent] {
+        if let cluster { try await require(.read, in: cluster) }
+        // Without a cluster: the events of the clusters the caller may read.
+        let readable = Principal.current?.readableClusters
+        let visible: @Sendable (APIEvent) -> Bool = { readable?.contains($0.cluster) ?? true }
         // Subscribe before reading so an event committed in between is not missed.
         let live = store.events.subscribe()
-        let stored = try await call { try await store.listEvents(cluster: cluster, group: group, after: after, limit: limit) }
+        let stored = try await call { try await store.listEvents(cluster: cluster, group: group, after: after, limit: limit) }.filter(visible)
         guard stored.isEmpty, waitSeconds > 0 else { return stored }
         let deadline = ContinuousClock.now + .milliseconds(Int(waitSeconds * 1000))
         return await withTaskGroup(of: [APIEvent].self) { tasks in
             tasks.addTask {
-                for await event in live where event.seq > after
+                for await event in live where event.seq > after && visible(event)
                     && (cluster == nil || event.cluster == cluster) && (group == nil || event.group == group) {
                     return [event]
                 }

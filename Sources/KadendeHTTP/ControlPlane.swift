@@ -1,4 +1,5 @@
 import KadendeAPI
+import KadendeAuth
 
 /// What the HTTP layer asks of the coordinator. Handlers stay thin: decode, call, encode.
 public protocol ControlPlane: Sendable {
@@ -26,6 +27,20 @@ public protocol ControlPlane: Sendable {
     func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary
     func deleteCredentials(cluster: String, provider: String) async throws(APIError) -> APICluster
     func setQuota(cluster: String, nodes: Int?) async throws(APIError) -> APICluster
+
+    // Users and authentication
+    /// The principal a bearer token stands for; 401 when it is unknown, expired or revoked.
+    func authenticate(token: String) async throws(APIError) -> Principal
+    func login(_ login: APILogin) async throws(APIError) -> APITokenGrant
+    func whoami() async throws(APIError) -> APIUser
+    func users() async throws(APIError) -> [APIUser]
+    func createUser(_ user: APIUserCreate) async throws(APIError) -> APIUser
+    func setRole(user: String, cluster: String, role: String?) async throws(APIError) -> APIUser
+    func createToken(_ request: APITokenRequest) async throws(APIError) -> APITokenGrant
+    /// The caller's tokens; with `all`, everyone's (admins).
+    func tokens(all: Bool) async throws(APIError) -> [APITokenGrant]
+    func revokeToken(id: String) async throws(APIError) -> APITokenGrant
+    func audit(after: Int64, limit: Int) async throws(APIError) -> [APIAuditEntry]
 
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]

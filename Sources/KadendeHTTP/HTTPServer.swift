@@ -6,8 +6,8 @@ import struct Foundation.Data
 import class Foundation.JSONEncoder
 import class Foundation.JSONDecoder
 
-/// The coordinator's REST API `/v1`. Bound to 127.0.0.1 unless told otherwise: authentication arrives with users
-/// and roles, and until then only local users may reach it.
+/// The coordinator's REST API `/v1`. Every request but liveness and login carries a bearer token; each handler
+/// checks the action against the cluster it touches. Bound to 127.0.0.1 unless told otherwise.
 public enum HTTPServer {
     /// Largest request body accepted (a group spec).
     public static let maxBodySize = 1 << 20
@@ -16,8 +16,9 @@ public enum HTTPServer {
         controlPlane: any ControlPlane, host: String, port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
     ) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: KadendeRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(AuthMiddleware(controlPlane: controlPlane))
         addRoutes(to: router, controlPlane: controlPlane)
         return Application(
             router: router,
@@ -27,7 +28,37 @@ public enum HTTPServer {
         )
     }
 
-    static func addRoutes(to router: Router<BasicRequestContext>, controlPlane: any ControlPlane) {
+    static func addRoutes(to router: Router<KadendeRequestContext>, controlPlane: any ControlPlane) {
+        router.post("/v1/login") { request, context in
+            let login = try await Self.decode(APILogin.self, request)
+            return try await Peer.$address.withValue(context.peer) { try Self.json(await controlPlane.login(login), status: .created) }
+        }
+        router.get("/v1/whoami") { _, _ in try Self.json(await controlPlane.whoami()) }
+        router.get("/v1/users") { _, _ in try Self.json(await controlPlane.users()) }
+        router.post("/v1/users") { request, _ in
+            try Self.json(await controlPlane.createUser(try await Self.decode(APIUserCreate.self, request)), status: .created)
+        }
+        router.put("/v1/users/:name/roles/:cluster") { request, context in
+            let role = try await Self.decode(APIRole.self, request)
+            return try Self.json(await controlPlane.setRole(user: try context.parameters.require("name"),
+                                                           cluster: try context.parameters.require("cluster"), role: role.role))
+        }
+        router.post("/v1/tokens") { request, _ in
+            try Self.json(await controlPlane.createToken(try await Self.decode(APITokenRequest.self, request)), status: .created)
+        }
+        router.get("/v1/tokens") { request, _ in
+            try Self.json(await controlPlane.tokens(all: request.uri.queryParameters.get("all") == "true"))
+        }
+        router.delete("/v1/tokens/:id") { _, context in
+            try Self.json(await controlPlane.revokeToken(id: try context.parameters.require("id")))
+        }
+        router.get("/v1/audit") { request, _ in
+            let q = request.uri.queryParameters
+            let after = try Self.number(q.get("after"), name: "after", default: 0, range: 0...Int64.max)
+            let limit = try Self.number(q.get("limit"), name: "limit", default: 500, range: 1...5000)
+            return try Self.json(await controlPlane.audit(after: after, limit: Int(limit)))
+        }
+
         router.get("/v1/health") { _, _ in try Self.json(["status": "ok"]) }
         router.get("/metrics") { _, _ in
             let text = try await controlPlane.metrics()
@@ -166,9 +197,7 @@ public enum HTTPServer {
 }
 
 /// Maps errors to `{"error": {code, message, path, line}}` with their status; nothing else leaks to clients.
-struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
-
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)

@@ -8,7 +8,7 @@ public struct Seconds: Codable, Sendable, Hashable, Comparable, CustomStringConv
 
     /// Parses `250ms`, `1.5s`, `10m`, `2h`; a bare number means seconds.
     public init?(parsing text: String) {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)
             // "ms" also ends in "s": only accept a number before the suffix.

@@ -112,12 +112,12 @@ import Testing
         #expect(spec.size == .init(desired: 2, min: 2, max: 2))
     }
 
-    @Test(arguments: [("250ms", 0.25), ("3s", 3.0), ("10m", 600.0), ("1h", 3600.0), ("2", 2.0)])
+    @Test(arguments: [("250ms", 0.25), ("3s", 3.0), ("10m", 600.0), ("1h", 3600.0), ("2", 2.0), ("90d", 7_776_000.0)])
     func durations(text: String, seconds: Double) {
         #expect(Seconds(parsing: text)?.value == seconds)
     }
 
-    @Test(arguments: ["", "s", "-1s", "ten seconds", "1d"])
+    @Test(arguments: ["", "s", "-1s", "ten seconds", "1w"])
     func badDurations(text: String) {
         #expect(Seconds(parsing: text) == nil)
     }

@@ -1,5 +1,5 @@
 """What Kadende's benchmarks share: a real `kadende server` on loopback ports, the CLI, and the report."""
-import json, socket, subprocess, sys
+import json, os, socket, subprocess, sys
 from datetime import datetime
 
 
@@ -15,8 +15,26 @@ def cli(bin_dir, url, *args):
     return json.loads(out.stdout)
 
 
+def make_admin(bin_dir, data_dir):
+    """The benchmark's admin, made in the store before the server starts; its token goes to every CLI call and
+    API request through KADENDE_TOKEN."""
+    os.makedirs(data_dir, exist_ok=True)
+    out = subprocess.run([f"{bin_dir}/kadende", "user", "create", "bench", "--admin", "--data-dir", data_dir,
+                          "--generate-password", "--print-token"], check=True, capture_output=True, text=True, timeout=60)
+    token = next(line[len("token: "):] for line in out.stdout.splitlines() if line.startswith("token: "))
+    os.environ["KADENDE_TOKEN"] = token
+    return token
+
+
+def api_request(url):
+    """A GET of the API with the benchmark's token."""
+    import urllib.request
+    return urllib.request.Request(url, headers={"Authorization": f"Bearer {os.environ.get('KADENDE_TOKEN', '')}"})
+
+
 def start_server(bin_dir, work, *extra):
     """Starts `kadende server` with its data in WORK/data and returns (process, API URL) once it says it is ready."""
+    make_admin(bin_dir, f"{work}/data")
     http, agents = free_port(), free_port()
     server = subprocess.Popen([f"{bin_dir}/kadende", "server", "--data-dir", f"{work}/data",
                                "--listen-http", f"127.0.0.1:{http}", "--listen-agents", f"127.0.0.1:{agents}",

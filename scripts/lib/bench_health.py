@@ -13,7 +13,7 @@ Every address belongs to a namespace made here. Needs root.
 import argparse, json, os, signal, subprocess, sys, tempfile, time, uuid
 from datetime import datetime
 
-from bench_common import free_port, parse_time, percentile, publish
+from bench_common import make_admin, free_port, parse_time, percentile, publish
 
 
 class Cluster:
@@ -24,6 +24,7 @@ class Cluster:
         subprocess.run(["ip", "netns", "add", self.ns], check=True)
         subprocess.run(["ip", "-n", self.ns, "link", "set", "lo", "up"], check=True)
         self.http = free_port()
+        make_admin(bin_dir, self.data)
         self.server = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, f"{bin_dir}/kadende", "server", "--data-dir", self.data,
              "--listen-http", f"127.0.0.1:{self.http}", "--listen-agents", f"0.0.0.0:{free_port()}",

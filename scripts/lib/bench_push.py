@@ -3,11 +3,11 @@ provider, `kadende-loadgen` playing its machines' agents over real mutual TLS (r
 acks), and configuration revisions pushed to the whole group at once. Push and acknowledgement times are the
 coordinator's own (the `config.pushed` event and each `node.config_applied` event, stamped on arrival)."""
 import argparse, json, os, subprocess, sys, time, urllib.request
-from bench_common import cli, parse_time, percentile, publish, start_server, stop_server
+from bench_common import api_request, cli, parse_time, percentile, publish, start_server, stop_server
 
 
 def api(url, path):
-    with urllib.request.urlopen(url + path, timeout=30) as r:
+    with urllib.request.urlopen(api_request(url + path), timeout=30) as r:
         return json.load(r)
 
 

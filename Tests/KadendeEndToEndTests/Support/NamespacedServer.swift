@@ -45,7 +45,7 @@ final class NamespacedServer: @unchecked Sendable {
 
     /// The coordinator's `/metrics`, fetched with curl from inside its namespace.
     func metrics() throws -> String {
-        try Self.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/bin/curl", "-sf", "\(server.url)/metrics"])
+        try Self.run("/usr/sbin/ip", ["netns", "exec", namespace, "/usr/bin/curl", "-sf", "-H", "Authorization: Bearer \(server.token ?? "")", "\(server.url)/metrics"])
     }
 
     /// Runs `ip` inside the coordinator's mount namespace, where its `ip netns add` left the nodes' namespace

@@ -12,6 +12,8 @@ final class ServerProcess: @unchecked Sendable {
     var extraArguments: [String] = []
     /// Added to the environment the server inherits from the test.
     var environment: [String: String] = [:]
+    /// The API token of the admin the tests act as (see `ensureAdmin`).
+    private(set) var token: String?
     private(set) var process: Process?
     private(set) var httpPort = 0
     private(set) var agentPort = 0
@@ -45,6 +47,7 @@ final class ServerProcess: @unchecked Sendable {
     /// Starts the server and returns once it says it is ready. Ports are chosen by the kernel the first time and
     /// kept on restarts, because agents were told the agent port.
     func start() async throws {
+        try ensureAdmin()
         let process = Process()
         let agentHost = namespace == nil ? "127.0.0.1" : "0.0.0.0"
         (process.executableURL, process.arguments) = command(Paths.kadende, [
@@ -83,6 +86,28 @@ final class ServerProcess: @unchecked Sendable {
         agentPort = info["agentPort"] ?? 0
     }
 
+    /// The first admin, made in the store before the first start as an operator would
+    /// (`kadende user create --admin --data-dir`), with a token every CLI call of the test then carries.
+    func ensureAdmin() throws {
+        guard token == nil else { return }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Paths.kadende)
+        process.arguments = ["user", "create", "admin", "--admin", "--data-dir", dataDirectory, "--generate-password", "--print-token"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("token: ") }) else {
+            throw CLIError(message: "kadende user create failed: \(text)")
+        }
+        token = String(line.dropFirst("token: ".count))
+    }
+
     func kill9() {
         guard let process else { return }
         kill(process.processIdentifier, SIGKILL)
@@ -118,6 +143,7 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = err
         let stdin = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        if let token { process.environment = ProcessInfo.processInfo.environment.merging(["KADENDE_TOKEN": token]) { _, mine in mine } }
         try process.run()
         if let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))

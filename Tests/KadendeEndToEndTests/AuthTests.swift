@@ -1,0 +1,206 @@
+import Foundation
+import KadendeAPI
+import Testing
+
+/// Users, roles and tokens against a real `kadende server`, over its real HTTP API (curl, so that every header is
+/// what a client sends): the role × endpoint matrix, cross-cluster isolation, throttled logins, revoked and expired
+/// tokens, the audit trail, and no secret in the log.
+@Suite(.serialized) struct AuthTests {
+    struct Answer { var status: Int; var body: String }
+
+    func http(_ server: ServerProcess, _ method: String, _ path: String, token: String?, body: String? = nil) throws -> Answer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", server.url + path]
+        if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+        return Answer(status: status, body: String(text.dropLast(String(status).count + 1)))
+    }
+
+    func login(_ server: ServerProcess, _ user: String, _ password: String) throws -> String {
+        let answer = try http(server, "POST", "/v1/login", token: nil, body: #"{"user": "\#(user)", "password": "\#(password)"}"#)
+        guard answer.status == 201, let grant = try? JSONDecoder.api.decode(APITokenGrant.self, from: Data(answer.body.utf8)), let token = grant.token else {
+            throw CLIError(message: "login \(user): \(answer.status) \(answer.body)")
+        }
+        return token
+    }
+
+    /// Users vera (viewer of a), otto (operator of a), bob (operator of b), each logged in; groups web in a and b.
+    func world(_ server: ServerProcess, _ dir: String) async throws -> [String: String] {
+        try await server.start()
+        for (user, cluster, role) in [("vera", "a", "viewer"), ("otto", "a", "operator"), ("bob", "b", "operator")] {
+            try server.cli(["user", "create", user], input: "password-of-\(user)\n")
+            try server.cli(["user", "role", user, role, "--cluster", cluster])
+        }
+        for cluster in ["a", "b"] {
+            try "name: web\ncluster: \(cluster)\nprovider: process\nsize: {desired: 0, min: 0, max: 2}\n"
+                .write(toFile: dir + "/\(cluster).yaml", atomically: true, encoding: .utf8)
+            try server.cli(["group", "apply", "-f", dir + "/\(cluster).yaml"])
+        }
+        var tokens = ["admin": try #require(server.token)]
+        for user in ["vera", "otto", "bob"] { tokens[user] = try login(server, user, "password-of-\(user)") }
+        return tokens
+    }
+
+    @Test func everyRoleMayDoWhatItsRoleAllowsAndNothingInAnotherCluster() async throws {
+        let dir = try Paths.temporaryDirectory("auth")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        let tokens = try await world(server, dir)
+
+        // Each endpoint, the least role it needs (nil: admins only), for cluster a; b's are the same with b.
+        func endpoints(_ c: String) -> [(String, String, String?, String?)] {
+            [
+                ("GET", "/v1/groups?cluster=\(c)", nil, "viewer"),
+                ("GET", "/v1/groups/web?cluster=\(c)", nil, "viewer"),
+                ("GET", "/v1/nodes?cluster=\(c)&group=web", nil, "viewer"),
+                ("GET", "/v1/events?cluster=\(c)", nil, "viewer"),
+                ("GET", "/v1/groups/web/config/status?cluster=\(c)", nil, "viewer"),
+                ("GET", "/v1/groups/web/config/revisions?cluster=\(c)", nil, "viewer"),
+                ("GET", "/v1/clusters/\(c)", nil, "viewer"),
+                ("POST", "/v1/groups/web/config/rollout/pause?cluster=\(c)", nil, "operator"),
+                ("POST", "/v1/groups/web/config/rollback?cluster=\(c)&to=9", nil, "operator"),
+                ("DELETE", "/v1/groups/nosuch?cluster=\(c)", nil, "operator"),
+                ("PUT", "/v1/clusters/\(c)/quota", #"{"nodes": 50}"#, nil),
+                ("PUT", "/v1/clusters/\(c)/credentials/process", #"{"values": {"k": "v"}}"#, nil),
+            ]
+        }
+        let roles: [String: [String: String]] = ["vera": ["a": "viewer"], "otto": ["a": "operator"], "bob": ["b": "operator"]]
+        func allowed(_ user: String, _ cluster: String, _ needs: String?) -> Bool {
+            if user == "admin" { return true }
+            guard let needs, let held = roles[user]?[cluster] else { return false }
+            return needs == "viewer" || held == "operator"
+        }
+        var checked = 0
+        for cluster in ["a", "b"] {
+            for (method, path, body, needs) in endpoints(cluster) {
+                for user in ["admin", "vera", "otto", "bob"] {
+                    let answer = try http(server, method, path, token: tokens[user], body: body)
+                    if allowed(user, cluster, needs) {
+                        #expect(answer.status != 403 && answer.status != 401 && answer.status < 500, "\(user) \(method) \(path): \(answer.status) \(answer.body)")
+                    } else {
+                        #expect(answer.status == 403, "\(user) \(method) \(path) should be refused: \(answer.status) \(answer.body)")
+                        #expect(answer.body.contains("forbidden"))
+                    }
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked == 96)
+        // Group specs and pushes name their cluster in the body or the path.
+        for (user, cluster, expected) in [("otto", "a", 200), ("otto", "b", 403), ("vera", "a", 403), ("bob", "b", 200)] {
+            let apply = "name: web\ncluster: \(cluster)\nprovider: process\nsize: {desired: 0, min: 0, max: 3}\n"
+            let answer = try curlYAML(server, "/v1/groups", apply, token: tokens[user])
+            #expect(answer.status == expected, "\(user) applies in \(cluster): \(answer.status) \(answer.body)")
+            let push = try curlYAML(server, "/v1/groups/web/config?cluster=\(cluster)", "files:\n  - {path: /etc/x.conf, content: x}\n", token: tokens[user])
+            #expect(push.status == (expected == 200 ? 201 : 403), "\(user) pushes in \(cluster): \(push.status) \(push.body)")
+        }
+        // Admin-only endpoints.
+        for path in ["/v1/users", "/v1/audit", "/metrics", "/v1/tokens?all=true"] {
+            #expect(try http(server, "GET", path, token: tokens["admin"]).status == 200, "\(path)")
+            for user in ["vera", "otto", "bob"] { #expect(try http(server, "GET", path, token: tokens[user]).status == 403, "\(user) \(path)") }
+        }
+        #expect(try http(server, "PUT", "/v1/users/vera/roles/a", token: tokens["otto"], body: #"{"role": "operator"}"#).status == 403)
+
+        // A member of a sees nothing of b, even where no cluster is named.
+        let ottoGroups = try JSONDecoder.api.decode([APIGroup].self, from: Data(try http(server, "GET", "/v1/groups", token: tokens["otto"]).body.utf8))
+        #expect(ottoGroups.map(\.cluster) == ["a"], "\(ottoGroups.map(\.cluster))")
+        let ottoEvents = try JSONDecoder.api.decode([APIEvent].self, from: Data(try http(server, "GET", "/v1/events", token: tokens["otto"]).body.utf8))
+        #expect(!ottoEvents.isEmpty && ottoEvents.allSatisfy { $0.cluster == "a" })
+        let whoami = try http(server, "GET", "/v1/whoami", token: tokens["bob"])
+        #expect(whoami.body.contains("\"bob\"") && whoami.body.contains("\"b\":\"operator\""), "\(whoami.body)")
+
+        // Without a token, or with a forged one: 401.
+        #expect(try http(server, "GET", "/v1/groups?cluster=a", token: nil).status == 401)
+        #expect(try http(server, "GET", "/v1/groups?cluster=a", token: "kdk_" + String(repeating: "0", count: 64)).status == 401)
+        #expect(try http(server, "GET", "/v1/health", token: nil).status == 200)
+
+        // Refusals are on the record.
+        let audit = try http(server, "GET", "/v1/audit", token: tokens["admin"]).body
+        #expect(audit.contains("\"actor\":\"vera\"") && audit.contains("\"outcome\":\"forbidden\""))
+        #expect(audit.contains("\"action\":\"config.push\"") && audit.contains("\"action\":\"group.apply\"") && audit.contains("\"action\":\"login\""))
+    }
+
+    func curlYAML(_ server: ServerProcess, _ path: String, _ yaml: String, token: String?) throws -> Answer {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-X", "POST", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(token ?? "")",
+                             "-H", "Content-Type: application/yaml", "--data-binary", "@" + file, server.url + path]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+        return Answer(status: status, body: String(text.dropLast(String(status).count + 1)))
+    }
+
+    @Test func wrongPasswordsAreThrottledAndRevokedOrExpiredTokensRefused() async throws {
+        let dir = try Paths.temporaryDirectory("auth-throttle")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        let tokens = try await world(server, dir)
+
+        // Wrong passwords: refused, then throttled; while throttled even the right one waits.
+        for _ in 0..<5 {
+            #expect(try http(server, "POST", "/v1/login", token: nil, body: #"{"user": "otto", "password": "guess-guess-guess"}"#).status == 401)
+        }
+        var throttled: Answer?
+        for _ in 0..<12 where throttled == nil {
+            let answer = try http(server, "POST", "/v1/login", token: nil, body: #"{"user": "otto", "password": "guess-guess-guess"}"#)
+            if answer.status == 429 { throttled = answer } else { #expect(answer.status == 401) }
+        }
+        #expect(throttled?.body.contains("too many failed logins") == true, "\(String(describing: throttled))")
+        #expect(try http(server, "POST", "/v1/login", token: nil, body: #"{"user": "otto", "password": "password-of-otto"}"#).status == 429)
+        #expect(try http(server, "POST", "/v1/login", token: nil, body: #"{"user": "nobody", "password": "whatever-whatever"}"#).status == 429,
+                "the address is throttled too, whatever account it tries")
+
+        // A token minted, used, revoked: refused from then on.
+        let minted = try http(server, "POST", "/v1/tokens", token: tokens["vera"], body: #"{"name": "ci", "expiresIn": 3600}"#)
+        let grant = try JSONDecoder.api.decode(APITokenGrant.self, from: Data(minted.body.utf8))
+        let secret = try #require(grant.token)
+        #expect(secret.hasPrefix("kdk_") && grant.id == String(secret.prefix(12)))
+        #expect(try http(server, "GET", "/v1/whoami", token: secret).status == 200)
+        #expect(!(try http(server, "GET", "/v1/tokens", token: tokens["vera"]).body.contains(secret)), "a token is shown once")
+        #expect(try http(server, "DELETE", "/v1/tokens/\(grant.id)", token: tokens["otto"]).status == 404, "otto cannot revoke vera's token")
+        #expect(try http(server, "DELETE", "/v1/tokens/\(grant.id)", token: tokens["vera"]).status == 200)
+        #expect(try http(server, "GET", "/v1/whoami", token: secret).status == 401)
+
+        // A token that expires: refused once it has.
+        let short = try JSONDecoder.api.decode(APITokenGrant.self, from: Data(
+            try http(server, "POST", "/v1/tokens", token: tokens["vera"], body: #"{"name": "short", "expiresIn": 1}"#).body.utf8))
+        let shortSecret = try #require(short.token)
+        try await eventually("the short token has expired", limit: .seconds(30)) {
+            try http(server, "GET", "/v1/whoami", token: shortSecret).status == 401
+        }
+        #expect(try http(server, "POST", "/v1/tokens", token: tokens["vera"], body: #"{"name": "forever", "expiresIn": 0}"#).status == 400)
+
+        // No password and no token in any log line.
+        let log = try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8)
+        for secret in ["password-of-otto", "password-of-vera", "guess-guess-guess", secret, shortSecret] + Array(tokens.values) {
+            #expect(!log.contains(secret), "the log holds a secret")
+        }
+        let audit = try http(server, "GET", "/v1/audit", token: tokens["admin"]).body
+        #expect(audit.contains("\"outcome\":\"throttled\"") && audit.contains("\"outcome\":\"wrong user or password\""))
+        #expect(audit.contains("\"action\":\"token.create\"") && audit.contains("\"action\":\"token.revoke\""))
+        #expect(!audit.contains(secret))
+    }
+}
+
+extension JSONDecoder {
+    static let api: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = APIDates.decoding
+        return d
+    }()
+}
