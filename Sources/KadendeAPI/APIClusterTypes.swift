@@ -41,3 +41,9 @@ public struct APIQuota: Codable, Sendable {
     public var nodes: Int?
     public init(nodes: Int?) { self.nodes = nodes }
 }
+
+/// `POST /v1/groups/{name}/scale`.
+public struct APIScale: Codable, Sendable {
+    public var desired: Int
+    public init(desired: Int) { self.desired = desired }
+}

@@ -5,7 +5,7 @@ import KadendeAPI
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group", abstract: "Declare and inspect groups.",
-        subcommands: [Apply.self, List.self, Get.self, Delete.self])
+        subcommands: [Apply.self, List.self, Get.self, Scale.self, Delete.self])
 
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or update a group from a YAML spec.")
@@ -75,6 +75,24 @@ struct GroupCommand: AsyncParsableCommand {
             let detail: APIGroupDetail = try await options.client.get("/v1/groups/\(APIClient.escape(name))?cluster=\(APIClient.escape(options.cluster))")
             try Output.print(detail, format: options.output) {
                 Output.groupRows([detail.group]) + [[""]] + Output.safetyRows(detail.safety) + [[""]] + Output.nodeRows(detail.nodes)
+            }
+        }
+    }
+
+    struct Scale: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a group's desired size (a new spec revision).")
+        @OptionGroup var options: ClientOptions
+        @Argument var name: String
+        @Argument var desired: Int
+
+        func run() async throws {
+            let result: APIApplyResult = try await options.client.post(
+                "/v1/groups/\(APIClient.escape(name))/scale?cluster=\(APIClient.escape(options.cluster))", json: APIScale(desired: desired))
+            if options.output == .table {
+                print(result.changed ? "group \(result.group.cluster)/\(result.group.name) scaled to \(desired) (revision \(result.group.revision))"
+                                     : "group \(result.group.cluster)/\(result.group.name) already wants \(desired)")
+            } else {
+                try Output.print(result, format: options.output) { [] }
             }
         }
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import KadendeAPI
 
 struct NodeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "node", abstract: "Inspect nodes.", subcommands: [List.self, Get.self, Label.self])
+    static let configuration = CommandConfiguration(commandName: "node", abstract: "Inspect nodes.", subcommands: [List.self, Get.self, Label.self, Terminate.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List live nodes.")
@@ -26,6 +26,17 @@ struct NodeCommand: AsyncParsableCommand {
         func run() async throws {
             let detail: APINodeDetail = try await options.client.get("/v1/nodes/\(APIClient.escape(id))")
             try Output.print(detail, format: options.output) { Output.nodeDetailRows(detail) }
+        }
+    }
+
+    struct Terminate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Terminate a node; its group replaces it while below its size.")
+        @OptionGroup var options: ClientOptions
+        @Argument var id: String
+
+        func run() async throws {
+            let node: APINode = try await options.client.delete("/v1/nodes/\(APIClient.escape(id))")
+            print("node \(node.id) \(node.state.rawValue): \(node.reason)")
         }
     }
 

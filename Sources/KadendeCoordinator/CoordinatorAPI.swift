@@ -108,6 +108,38 @@ struct CoordinatorAPI: ControlPlane {
         return try await summary(group)
     }
 
+    func scaleGroup(cluster: String, name: String, desired: Int) async throws(APIError) -> APIApplyResult {
+        try await require(.apply, in: cluster, target: name)
+        var spec = try await existing(cluster: cluster, name: name).spec
+        guard (spec.size.min...spec.size.max).contains(desired) else {
+            throw APIError(status: 400, code: "bad_value", message: "desired \(desired) is outside min \(spec.size.min) and max \(spec.size.max)", path: "size.desired")
+        }
+        spec.size.desired = desired
+        try await checkQuota(spec)
+        let result = try await call { try await store.applyGroup(spec, at: coordinator.configuration.now()) }
+        coordinator.reconciler.wake()
+        if result.changed { await record(actor, "group.scale", cluster: cluster, target: "\(name) to \(desired)") }
+        return APIApplyResult(group: try await summary(result.group), changed: result.changed)
+    }
+
+    func terminateNode(id: String) async throws(APIError) -> APINode {
+        guard NodeID.isValid(id), let node = try await call({ try await store.node(id: id) }) else {
+            throw APIError.notFound("node \(id.prefix(40)) does not exist")
+        }
+        try await require(.terminate, in: node.cluster, target: id)
+        guard node.state.isActive || node.state == .unhealthy else {
+            throw APIError(status: 409, code: "conflict", message: "node \(id) is \(node.state.rawValue) already")
+        }
+        let who = actor
+        let updated = try await call {
+            try await store.transition(nodeID: id, to: .terminating, reason: "terminated by \(who); the group replaces it while below its size",
+                                       at: coordinator.configuration.now())
+        }
+        coordinator.reconciler.wake()
+        await record(who, "node.terminate", cluster: node.cluster, target: "\(id) of \(node.group)")
+        return apiNode(updated)
+    }
+
     func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode] {
         try await require(.read, in: cluster)
         if let group { _ = try await existing(cluster: cluster, name: group) }

@@ -7,6 +7,10 @@ public protocol ControlPlane: Sendable {
     func groups(cluster: String?) async throws(APIError) -> [APIGroup]
     func group(cluster: String, name: String) async throws(APIError) -> APIGroupDetail
     func deleteGroup(cluster: String, name: String) async throws(APIError) -> APIGroup
+    /// A new spec revision with `size.desired` changed (within min and max, and the cluster's quota).
+    func scaleGroup(cluster: String, name: String, desired: Int) async throws(APIError) -> APIApplyResult
+    /// Terminates one node; the group replaces it if it is still below its size.
+    func terminateNode(id: String) async throws(APIError) -> APINode
     func nodes(cluster: String, group: String?) async throws(APIError) -> [APINode]
     func node(id: String) async throws(APIError) -> APINodeDetail
     /// Gauges in the Prometheus text format: nodes by state, the circuit breaker, the budget, holds, agents.

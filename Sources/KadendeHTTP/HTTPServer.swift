@@ -99,6 +99,13 @@ public enum HTTPServer {
             let name = try context.parameters.require("name")
             return try Self.json(await controlPlane.deleteGroup(cluster: Self.cluster(request), name: name))
         }
+        router.post("/v1/groups/:name/scale") { request, context in
+            let body = try await Self.decode(APIScale.self, request)
+            return try Self.json(await controlPlane.scaleGroup(cluster: Self.cluster(request), name: try context.parameters.require("name"), desired: body.desired))
+        }
+        router.delete("/v1/nodes/{id}") { _, context in
+            try Self.json(await controlPlane.terminateNode(id: context.parameters.get("id") ?? ""))
+        }
         router.post("/v1/groups/:name/config") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: maxBodySize)

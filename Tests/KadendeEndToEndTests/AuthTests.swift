@@ -68,6 +68,7 @@ import Testing
                 ("POST", "/v1/groups/web/config/rollout/pause?cluster=\(c)", nil, "operator"),
                 ("POST", "/v1/groups/web/config/rollback?cluster=\(c)&to=9", nil, "operator"),
                 ("DELETE", "/v1/groups/nosuch?cluster=\(c)", nil, "operator"),
+                ("POST", "/v1/groups/web/scale?cluster=\(c)", #"{"desired": 0}"#, "operator"),
                 ("PUT", "/v1/clusters/\(c)/quota", #"{"nodes": 50}"#, nil),
                 ("PUT", "/v1/clusters/\(c)/credentials/process", #"{"values": {"k": "v"}}"#, nil),
             ]
@@ -93,7 +94,7 @@ import Testing
                 }
             }
         }
-        #expect(checked == 96)
+        #expect(checked == 104)
         // Group specs and pushes name their cluster in the body or the path.
         for (user, cluster, expected) in [("otto", "a", 200), ("otto", "b", 403), ("vera", "a", 403), ("bob", "b", 200)] {
             let apply = "name: web\ncluster: \(cluster)\nprovider: process\nsize: {desired: 0, min: 0, max: 3}\n"

@@ -65,6 +65,29 @@ import Glibc
         #expect(!isAlive(pid))
     }
 
+    @Test func operatorsScaleGroupsAndTerminateNodes() async throws {
+        let (server, specPath) = try await startServer("scale")
+        defer { server.cleanUp() }
+        _ = try await server.cliWaiting(["group", "apply", "-f", specPath, "--wait", "--timeout", "120"])
+        let victim = try #require(try server.nodes(group: "web").first)
+        let said = try server.cli(["node", "terminate", victim.id])
+        #expect(said.contains("terminating: terminated by admin"), "\(said)")
+        try await eventually("the terminated node is replaced") {
+            let nodes = try server.nodes(group: "web")
+            return nodes.count == 3 && !nodes.contains { $0.id == victim.id } && nodes.allSatisfy { $0.state == .healthy }
+        }
+        #expect(throws: CLIError.self) { try server.cli(["node", "terminate", victim.id]) }
+
+        #expect(try server.cli(["group", "scale", "web", "4"]).contains("scaled to 4"))
+        try await eventually("4 healthy nodes") {
+            let nodes = try server.nodes(group: "web")
+            return nodes.count == 4 && nodes.allSatisfy { $0.state == .healthy }
+        }
+        #expect { try server.cli(["group", "scale", "web", "99"]) } throws: { "\($0)".contains("outside min") }
+        let audit = try server.cli(["audit"])
+        #expect(audit.contains("node.terminate") && audit.contains("group.scale"), "\(audit)")
+    }
+
     @Test func coordinatorKilledAndRestartedKeepsTheSameNodes() async throws {
         let (server, specPath) = try await startServer("restart")
         defer { server.cleanUp() }
