@@ -98,6 +98,7 @@ let package = Package(
         .target(name: "KadendeHTTP", dependencies: [
             "KadendeAPI", "KadendeModel", "KadendeAuth",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),

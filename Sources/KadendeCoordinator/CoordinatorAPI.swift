@@ -146,6 +146,33 @@ struct CoordinatorAPI: ControlPlane {
         return try await call { try await store.nodes(cluster: cluster, group: group) }.filter { !$0.state.isFinal }.map(apiNode)
     }
 
+    func eventStream(cluster: String?, group: String?, after: Int64) async throws(APIError) -> AsyncStream<APIEvent> {
+        if let cluster { try await require(.read, in: cluster) }
+        guard Principal.current != nil else { throw APIError(status: 401, code: "unauthenticated", message: "this needs a token") }
+        let readable = Principal.current?.readableClusters
+        let wanted: @Sendable (APIEvent) -> Bool = { e in
+            (readable?.contains(e.cluster) ?? true) && (cluster == nil || e.cluster == cluster) && (group == nil || e.group == group)
+        }
+        // Subscribe first, then read the backlog: nothing committed in between is lost, nothing is sent twice.
+        let live = store.events.subscribe()
+        let backlog = try await call { try await store.listEvents(cluster: cluster, group: group, after: after, limit: 100_000) }
+            .filter(wanted).suffix(1_000)
+        let (stream, continuation) = AsyncStream<APIEvent>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let pump = Task {
+            var last = after
+            for event in backlog {
+                continuation.yield(event)
+                last = event.seq
+            }
+            for await event in live where event.seq > last && wanted(event) {
+                continuation.yield(event)
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in pump.cancel() }
+        return stream
+    }
+
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent] {
         if let cluster { try await require(.read, in: cluster) }
         // Without a cluster: the events of the clusters the caller may read.

@@ -46,6 +46,10 @@ public protocol ControlPlane: Sendable {
     func revokeToken(id: String) async throws(APIError) -> APITokenGrant
     func audit(after: Int64, limit: Int) async throws(APIError) -> [APIAuditEntry]
 
+    /// Events after `after` (the most recent 1 000 at most), then each new one as it commits, of the clusters the
+    /// caller may read. Authorised now: the stream outlives the request's handler.
+    func eventStream(cluster: String?, group: String?, after: Int64) async throws(APIError) -> AsyncStream<APIEvent>
+
     /// Events after `after`; when there are none yet, waits up to `waitSeconds` for one (long poll).
     func events(cluster: String?, group: String?, after: Int64, limit: Int, waitSeconds: Double) async throws(APIError) -> [APIEvent]
 }

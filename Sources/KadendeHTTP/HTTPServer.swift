@@ -157,6 +157,13 @@ public enum HTTPServer {
         router.get("/v1/nodes") { request, _ in
             try Self.json(await controlPlane.nodes(cluster: Self.cluster(request), group: request.uri.queryParameters.get("group")))
         }
+        router.get("/v1/events/stream") { request, _ in
+            let q = request.uri.queryParameters
+            let after = try Self.number(q.get("after"), name: "after", default: 0, range: 0...Int64.max)
+            let events = try await controlPlane.eventStream(cluster: q.get("cluster"), group: q.get("group"), after: after)
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                            body: ResponseBody(asyncSequence: ServerSentEvents.frames(events)))
+        }
         router.get("/v1/events") { request, _ in
             let q = request.uri.queryParameters
             let after = try Self.number(q.get("after"), name: "after", default: 0, range: 0...Int64.max)

@@ -129,6 +129,38 @@ import Testing
         #expect(audit.contains("\"action\":\"config.push\"") && audit.contains("\"action\":\"group.apply\"") && audit.contains("\"action\":\"login\""))
     }
 
+    @Test func theLiveEventStreamShowsOnlyWhatTheCallerMayRead() async throws {
+        let dir = try Paths.temporaryDirectory("auth-stream")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        let tokens = try await world(server, dir)
+        let cursor = try server.events(group: "web").last?.seq ?? 0
+        // otto (operator of a) follows every cluster he may read.
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sN", "-H", "Authorization: Bearer \(tokens["otto"]!)", server.url + "/v1/events/stream?after=\(cursor)"]
+        let file = dir + "/stream.txt"
+        FileManager.default.createFile(atPath: file, contents: nil)
+        curl.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try curl.run()
+        // SIGKILL: children of the test process inherit its ignored SIGTERM.
+        defer { kill(curl.processIdentifier, SIGKILL) }
+        // b changes first, then a: when a's change arrives, b's would have arrived before it had it leaked.
+        for cluster in ["b", "a"] {
+            try "name: web\ncluster: \(cluster)\nprovider: process\nsize: {desired: 0, min: 0, max: 4}\n"
+                .write(toFile: dir + "/\(cluster)2.yaml", atomically: true, encoding: .utf8)
+            try server.cli(["group", "apply", "-f", dir + "/\(cluster)2.yaml"])
+        }
+        try await eventually("a's change streams") {
+            (try String(contentsOfFile: file, encoding: .utf8)).contains("revision 2: size 0 (min 0, max 4)")
+        }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("event: group.applied\n") && text.contains("\"cluster\":\"a\""), "\(text)")
+        #expect(!text.contains("\"cluster\":\"b\""), "nothing of cluster b: \(text)")
+        #expect(try http(server, "GET", "/v1/events/stream?cluster=a", token: tokens["bob"]).status == 403)
+        #expect(try http(server, "GET", "/v1/events/stream", token: nil).status == 401)
+    }
+
     func curlYAML(_ server: ServerProcess, _ path: String, _ yaml: String, token: String?) throws -> Answer {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-\(UUID().uuidString).yaml").path
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
