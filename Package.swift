@@ -120,6 +120,8 @@ let package = Package(
             "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeEC2", "KadendeWire", "KadendeAuth",
             "KadendeStore", "KadendeSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),

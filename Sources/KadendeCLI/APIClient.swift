@@ -2,16 +2,39 @@ import AsyncHTTPClient
 import KadendeAPI
 import NIOCore
 import NIOHTTP1
+import NIOConcurrencyHelpers
+import NIOSSL
 import Foundation
 
 /// The CLI's view of a coordinator: every command goes through the REST API, local or remote.
 struct APIClient {
     let base: String
     let token: String?
+    /// A CA file to trust for an https coordinator (its own CA, `<data-dir>/pki/ca.pem`) besides the system's.
+    let ca: String?
 
-    init(base: String, token: String? = nil) {
+    init(base: String, token: String? = nil, ca: String? = nil) {
         self.base = base.hasSuffix("/") ? String(base.dropLast()) : base
         self.token = token
+        self.ca = ca
+    }
+
+    /// One client per process for a given CA; never shut down, since the process ends with the command.
+    private static let clients = NIOLockedValueBox<[String: HTTPClient]>([:])
+
+    private var http: HTTPClient {
+        get throws {
+            guard let ca else { return .shared }
+            return try Self.clients.withLockedValue { clients in
+                if let client = clients[ca] { return client }
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.additionalTrustRoots = [.file(ca)]
+                guard FileManager.default.isReadableFile(atPath: ca) else { throw Failure(description: "cannot read the CA file \(ca)") }
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+                clients[ca] = client
+                return client
+            }
+        }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -54,9 +77,11 @@ struct APIClient {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
+            response = try await http.execute(request, timeout: .seconds(timeout))
         } catch {
-            throw Failure(description: "cannot reach the coordinator at \(base): \(error)")
+            let hint = "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+                ? " (its certificate is not trusted: pass --ca <data-dir>/pki/ca.pem or set KADENDE_CA)" : ""
+            throw Failure(description: "cannot reach the coordinator at \(base)\(hint): \(error)")
         }
         let bytes = try await response.body.collect(upTo: 64 << 20)
         let data = Data(bytes.readableBytesView)

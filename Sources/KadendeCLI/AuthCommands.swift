@@ -43,7 +43,8 @@ struct LoginCommand: AsyncParsableCommand {
 
     func run() async throws {
         let password = try readPassword(prompt: "password for \(user): ")
-        let grant: APITokenGrant = try await APIClient(base: options.coordinator).post("/v1/login", json: APILogin(user: user, password: password))
+        let grant: APITokenGrant = try await APIClient(base: options.coordinator, ca: options.ca ?? ProcessEnvironment.value("KADENDE_CA"))
+            .post("/v1/login", json: APILogin(user: user, password: password))
         guard let token = grant.token else { throw ValidationError("the coordinator answered without a token") }
         var saved = SavedTokens.load()
         saved[options.coordinator] = token
@@ -60,7 +61,8 @@ struct LogoutCommand: AsyncParsableCommand {
         var saved = SavedTokens.load()
         if let token = saved[options.coordinator] {
             // The server knows the token by its short id, its first characters.
-            let _: APITokenGrant? = try? await APIClient(base: options.coordinator, token: token).delete("/v1/tokens/\(token.prefix(12))")
+            let _: APITokenGrant? = try? await APIClient(base: options.coordinator, token: token, ca: options.ca ?? ProcessEnvironment.value("KADENDE_CA"))
+                .delete("/v1/tokens/\(token.prefix(12))")
         }
         saved[options.coordinator] = nil
         try SavedTokens.save(saved)

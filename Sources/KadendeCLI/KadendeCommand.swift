@@ -26,8 +26,12 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .long, help: "API token (or KADENDE_TOKEN; else the one `kadende login` saved for this coordinator).")
     var token: String?
 
+    @Option(name: .long, help: "CA certificate to trust for an https coordinator (or KADENDE_CA), e.g. its <data-dir>/pki/ca.pem.")
+    var ca: String?
+
     var client: APIClient {
-        APIClient(base: coordinator, token: token ?? ProcessEnvironment.value("KADENDE_TOKEN") ?? SavedTokens.load()[coordinator])
+        APIClient(base: coordinator, token: token ?? ProcessEnvironment.value("KADENDE_TOKEN") ?? SavedTokens.load()[coordinator],
+                  ca: ca ?? ProcessEnvironment.value("KADENDE_CA"))
     }
 }
 

@@ -18,6 +18,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address the REST API listens on. Keep it on loopback until users and roles exist.")
     var listenHTTP: String = "127.0.0.1:7080"
 
+    @Option(help: "Serve the API over TLS: off (loopback only), ca (a certificate from the coordinator's CA; clients trust <data-dir>/pki/ca.pem), or files (--api-tls-cert, --api-tls-key).")
+    var apiTLS: String = "off"
+
+    @Option(help: "With --api-tls files: the certificate chain (PEM).")
+    var apiTLSCert: String?
+
+    @Option(help: "With --api-tls files: the private key (PEM).")
+    var apiTLSKey: String?
+
     @Option(help: "host:port agents should dial (repeatable); defaults to --listen-agents.")
     var advertise: [String] = []
 
@@ -95,6 +104,18 @@ struct ServerCommand: AsyncParsableCommand {
         config.httpHost = httpHost
         config.httpPort = httpPort
         config.advertisedEndpoints = advertise
+        switch apiTLS {
+        case "off":
+            // Passwords and tokens cross this API: in the clear only on the loopback interface.
+            guard ["127.0.0.1", "::1", "localhost"].contains(httpHost) else {
+                throw ValidationError("--listen-http \(listenHTTP) is reachable from other machines: serve it with --api-tls ca (or files), or listen on 127.0.0.1")
+            }
+        case "ca": config.apiTLS = .coordinatorCA
+        case "files":
+            guard let cert = apiTLSCert, let key = apiTLSKey else { throw ValidationError("--api-tls files needs --api-tls-cert and --api-tls-key") }
+            config.apiTLS = .files(certificateChain: URL(fileURLWithPath: cert).standardizedFileURL.path, key: URL(fileURLWithPath: key).standardizedFileURL.path)
+        default: throw ValidationError("--api-tls \(apiTLS): expected off, ca or files")
+        }
         guard let grace = Seconds(parsing: restartGrace) else { throw ValidationError("--restart-grace \(restartGrace): expected a duration such as 15s") }
         config.restartGrace = grace.value
         guard let orphans = Seconds(parsing: orphanGrace), orphans.value >= 1 else {
@@ -166,7 +187,7 @@ struct ServerCommand: AsyncParsableCommand {
         try data.write(to: URL(fileURLWithPath: dataDir + "/coordinator.json"), options: .atomic)
         // Unbuffered, so that a supervisor or a script reading our output sees it at once.
         FileHandle.standardOutput.write(Data(
-            "Kadende coordinator ready: API http://\(httpHost):\(port), agents \(agentHost):\(coordinator.agentPort), CA pin \(coordinator.ca.pin)\n".utf8))
+            "Kadende coordinator ready: API \(apiTLS == "off" ? "http" : "https")://\(httpHost):\(port), agents \(agentHost):\(coordinator.agentPort), CA pin \(coordinator.ca.pin)\n".utf8))
         try await running
     }
 

@@ -38,6 +38,7 @@ public final class Coordinator: Sendable {
     public let agentPort: Int
     public let artifacts: AgentArtifacts
     private let artifactTLS: TLSConfiguration
+    private let apiTLS: TLSConfiguration?
     private let artifactPortBox: PortBox
     private let artifactReady = ReadySignal()
     private let httpPortBox = PortBox()
@@ -72,12 +73,21 @@ public final class Coordinator: Sendable {
           })
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
-        let hosts = [configuration.agentHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }
+        let hosts = [configuration.agentHost, configuration.httpHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }
             + providers.all.compactMap(\.coordinatorHost)
         // The server certificate is reissued at every start: it is cheap and always names the current addresses.
         let serverCertificate = try ca.issueServerCertificate(hosts: hosts, key: serverKey, lifetime: 90 * 86_400, now: now)
         let tls = try TLSConfigurations.server(ca: ca.certificate, certificate: serverCertificate, key: serverKey)
         let artifactTLS = try TLSConfigurations.artifactServer(ca: ca.certificate, certificate: serverCertificate, key: serverKey)
+        let apiTLS: TLSConfiguration?
+        switch configuration.apiTLS {
+        case .off: apiTLS = nil
+        case .coordinatorCA: apiTLS = artifactTLS  // the same chain: issued by the CA, naming every address served
+        case .files(let chain, let key):
+            apiTLS = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(chain).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        }
         let tracker = HeartbeatTracker()
         let gateway = try AgentGateway(
             configuration: GatewayConfiguration(host: configuration.agentHost, port: configuration.agentPort,
@@ -104,14 +114,15 @@ public final class Coordinator: Sendable {
         gateway.setConfigDelivery(rollouts)
         return Coordinator(configuration: configuration, store: store, ca: ca, gateway: gateway, tracker: tracker,
                            reconciler: reconciler, rollouts: rollouts, providers: providers, credentials: credentials, agentPort: agentPort, artifacts: artifacts,
-                           artifactTLS: artifactTLS, artifactPortBox: artifactPortBox)
+                           artifactTLS: artifactTLS, apiTLS: apiTLS, artifactPortBox: artifactPortBox)
     }
 
     private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
                  tracker: HeartbeatTracker, reconciler: ReconcileLoop, rollouts: RolloutLoop, providers: ProviderRegistry, credentials: ClusterCredentials, agentPort: Int,
-                 artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, artifactPortBox: PortBox) {
+                 artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, apiTLS: TLSConfiguration?, artifactPortBox: PortBox) {
         self.artifacts = artifacts
         self.artifactTLS = artifactTLS
+        self.apiTLS = apiTLS
         self.artifactPortBox = artifactPortBox
         self.configuration = configuration
         self.store = store
@@ -142,8 +153,8 @@ public final class Coordinator: Sendable {
         // Whoever waits for the API must not wait forever if it never comes up.
         defer { httpReady.signal(); artifactReady.signal() }
         let api = CoordinatorAPI(coordinator: self)
-        let http = HTTPServer.makeApplication(
-            controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, logger: configuration.logger
+        let http = try HTTPServer.makeApplication(
+            controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, tls: apiTLS, logger: configuration.logger
         ) { port in
             self.httpPortBox.value = port
             self.httpReady.signal()

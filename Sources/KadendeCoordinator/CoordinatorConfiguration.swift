@@ -18,6 +18,14 @@ public struct CoordinatorConfiguration: Sendable {
     public var simulatedSpool: String?
     /// Settings of the `qemu` provider.
     public var qemu = QEMUSettings()
+    /// How the REST API is served: plain HTTP (loopback only), HTTPS with a certificate from the coordinator's CA,
+    /// or HTTPS with the operator's own certificate chain and key (PEM files).
+    public enum APITLS: Sendable, Equatable {
+        case off
+        case coordinatorCA
+        case files(certificateChain: String, key: String)
+    }
+    public var apiTLS: APITLS = .off
     /// With settings, the `ec2` provider is on.
     public var ec2: EC2Settings?
     /// Creates and destroys in flight at once against one provider.

@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdTLS
+import NIOSSL
 import KadendeAPI
 import Logging
 import NIOCore
@@ -12,16 +14,18 @@ public enum HTTPServer {
     /// Largest request body accepted (a group spec).
     public static let maxBodySize = 1 << 20
 
+    /// With `tls`, HTTPS only.
     public static func makeApplication(
-        controlPlane: any ControlPlane, host: String, port: Int, logger: Logger,
+        controlPlane: any ControlPlane, host: String, port: Int, tls: TLSConfiguration? = nil, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router(context: KadendeRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
         router.middlewares.add(AuthMiddleware(controlPlane: controlPlane))
         addRoutes(to: router, controlPlane: controlPlane)
         return Application(
             router: router,
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "kadende"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger

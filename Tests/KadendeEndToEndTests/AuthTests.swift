@@ -161,6 +161,45 @@ import Testing
         #expect(try http(server, "GET", "/v1/events/stream", token: nil).status == 401)
     }
 
+    @Test func theAPIOverTLSIsTrustedThroughTheCoordinatorsCAAndOffLoopbackOnlyWithTLS() async throws {
+        let dir = try Paths.temporaryDirectory("auth-tls")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        server.extraArguments = ["--api-tls", "ca"]
+        server.scheme = "https"
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        try await server.start()
+        #expect(try server.cli(["user", "whoami"]).contains("admin"), "the CLI trusts the coordinator's CA (KADENDE_CA)")
+
+        func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            env["KADENDE_CA"] = nil
+            env.merge(environment) { _, new in new }
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = out
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        // Without the CA the certificate is not trusted; plain HTTP gets no API.
+        let untrusted = try run(Paths.kadende, ["user", "whoami", "--coordinator", server.url, "--token", try #require(server.token)])
+        #expect(untrusted.0 != 0 && untrusted.1.lowercased().contains("certificate"), "\(untrusted.1)")
+        let plain = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.httpPort)/v1/health"])
+        #expect(plain.1 != "200", "plain HTTP answered: \(plain.1)")
+        let verified = try run("/usr/bin/curl", ["-s", "--cacert", server.dataDirectory + "/pki/ca.pem", server.url + "/v1/health"])
+        #expect(verified.1.contains("ok"), "\(verified.1)")
+
+        // An API reachable from other machines without TLS is refused at start, saying why.
+        let open = try run(Paths.kadende, ["server", "--data-dir", dir + "/other", "--listen-http", "0.0.0.0:0", "--listen-agents", "127.0.0.1:0",
+                                           "--agent-path", Paths.agent])
+        #expect(open.0 != 0 && open.1.contains("serve it with --api-tls ca"), "\(open.1)")
+    }
+
     func curlYAML(_ server: ServerProcess, _ path: String, _ yaml: String, token: String?) throws -> Answer {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-\(UUID().uuidString).yaml").path
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)

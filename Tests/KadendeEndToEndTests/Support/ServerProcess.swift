@@ -30,7 +30,9 @@ final class ServerProcess: @unchecked Sendable {
         return (URL(fileURLWithPath: "/usr/sbin/ip"), ["netns", "exec", namespace, executable] + arguments)
     }
 
-    var url: String { "http://127.0.0.1:\(httpPort)" }
+    /// https when the server is started with `--api-tls`; the CLI then trusts the coordinator's CA.
+    var scheme = "http"
+    var url: String { "\(scheme)://127.0.0.1:\(httpPort)" }
 
     /// Listen on the ports another server uses (to test what happens when they are taken).
     func usePorts(of other: ServerProcess) {
@@ -143,7 +145,10 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = err
         let stdin = Pipe()
         process.standardInput = input == nil ? FileHandle.nullDevice : stdin
-        if let token { process.environment = ProcessInfo.processInfo.environment.merging(["KADENDE_TOKEN": token]) { _, mine in mine } }
+        var added: [String: String] = [:]
+        if let token { added["KADENDE_TOKEN"] = token }
+        if scheme == "https" { added["KADENDE_CA"] = dataDirectory + "/pki/ca.pem" }
+        if !added.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(added) { _, mine in mine } }
         try process.run()
         if let input {
             stdin.fileHandleForWriting.write(Data(input.utf8))
