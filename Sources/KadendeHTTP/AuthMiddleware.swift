@@ -8,7 +8,7 @@ struct AuthMiddleware: RouterMiddleware {
     let controlPlane: any ControlPlane
 
     /// Reachable without a token: liveness, and the login that gets one.
-    static let public_: Set<String> = ["/v1/health", "/v1/login"]
+    static let public_: Set<String> = ["/v1/health", "/v1/login", "/v1/openapi.json"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.public_.contains(request.uri.path) { return try await next(request, context) }

@@ -64,6 +64,9 @@ public enum HTTPServer {
         }
 
         router.get("/v1/health") { _, _ in try Self.json(["status": "ok"]) }
+        router.get("/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.get("/metrics") { _, _ in
             let text = try await controlPlane.metrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -200,6 +200,33 @@ import Testing
         #expect(open.0 != 0 && open.1.contains("serve it with --api-tls ca"), "\(open.1)")
     }
 
+    @Test func theServedOpenAPIDocumentIsDocsOpenAPIAndItsGetEndpointsAnswerAsDocumented() async throws {
+        let dir = try Paths.temporaryDirectory("openapi")
+        let server = ServerProcess(dataDirectory: dir + "/data")
+        defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
+        let tokens = try await world(server, dir)
+        let served = try http(server, "GET", "/v1/openapi.json", token: nil)
+        #expect(served.status == 200)
+        let kept = try String(contentsOfFile: Paths.root.appendingPathComponent("docs/openapi.json").path, encoding: .utf8)
+        #expect(served.body == kept, "the coordinator serves docs/openapi.json")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(kept.utf8)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var checked = 0
+        for (path, operations) in paths.sorted(by: { $0.key < $1.key }) where !path.contains("{") && path != "/v1/events/stream" {
+            guard let get = operations["get"] as? [String: Any], let responses = get["responses"] as? [String: Any],
+                  let success = responses.keys.first(where: { $0 != "default" }) else { continue }
+            let answer = try http(server, "GET", path + (path.hasPrefix("/v1/groups") || path == "/v1/nodes" ? "?cluster=a" : ""), token: tokens["admin"])
+            #expect("\(answer.status)" == success, "GET \(path): \(answer.status) \(answer.body.prefix(200))")
+            let content = ((responses[success] as? [String: Any])?["content"] as? [String: Any]) ?? [:]
+            if let json = (content["application/json"] as? [String: Any])?["schema"] as? [String: Any] {
+                let body = try JSONSerialization.jsonObject(with: Data(answer.body.utf8), options: [.fragmentsAllowed])
+                #expect((json["type"] as? String == "array") == (body is [Any]), "GET \(path): the body's shape is the documented one")
+            }
+            checked += 1
+        }
+        #expect(checked >= 10, "\(checked) endpoints checked")
+    }
+
     func curlYAML(_ server: ServerProcess, _ path: String, _ yaml: String, token: String?) throws -> Answer {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-\(UUID().uuidString).yaml").path
         try yaml.write(toFile: file, atomically: true, encoding: .utf8)
