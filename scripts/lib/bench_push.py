@@ -34,13 +34,15 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bin", required=True)
     p.add_argument("--sizes", default="1000,10000")
+    # The simulated provider starts no agent; the server still wants one to exist for the process provider.
+    p.add_argument("--agent", required=True)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", required=True)
     a = p.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     work = subprocess.run(["mktemp", "-d", "/tmp/kadende-bench-push-XXXXXX"], capture_output=True, text=True).stdout.strip()
     spool, status = f"{work}/spool", f"{work}/loadgen.json"
-    server, url = start_server(a.bin, work, "--simulated-spool", spool, "--restart-grace", "1s")
+    server, url = start_server(a.bin, work, "--simulated-spool", spool, "--restart-grace", "1s", "--agent-path", a.agent)
     loadgen = subprocess.Popen([f"{a.bin}/kadende-loadgen", "--spool", spool, "--count", str(max(sizes)), "--duration", "1500",
                                 "--status", status], stdout=open(f"{work}/loadgen.log", "w"), stderr=subprocess.STDOUT)
     results = []
