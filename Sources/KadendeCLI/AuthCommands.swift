@@ -100,7 +100,9 @@ struct UserCommand: AsyncParsableCommand {
             if let dataDir {
                 try PasswordHasher.check(password)
                 guard ResourceName.isValid(name) else { throw ValidationError("a user name is 1-63 lowercase letters, digits or '-'") }
-                let store = try SQLiteStore(path: URL(fileURLWithPath: dataDir).standardizedFileURL.path + "/kadende.sqlite")
+                let directory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+                try SecureFile.makeDirectory(directory)  // the first admin may come before the first start
+                let store = try SQLiteStore(path: directory + "/kadende.sqlite")
                 let now = Date()
                 _ = try await store.createUser(name: name, passwordHash: try PasswordHasher().hash(password), admin: admin, at: now)
                 try await store.appendAudit(AuditEntry(at: now, actor: name, action: "user.create", target: name + (admin ? " (admin)" : ""),

@@ -240,6 +240,41 @@ enum OpenAPIDocument {
     ],
     "type": "object"
    },
+   "APIEvent": {
+    "properties": {
+     "at": {
+      "format": "date-time",
+      "type": "string"
+     },
+     "cluster": {
+      "type": "string"
+     },
+     "group": {
+      "type": "string"
+     },
+     "kind": {
+      "type": "string"
+     },
+     "nodeID": {
+      "type": "string"
+     },
+     "reason": {
+      "type": "string"
+     },
+     "seq": {
+      "type": "integer"
+     }
+    },
+    "required": [
+     "seq",
+     "at",
+     "cluster",
+     "group",
+     "kind",
+     "reason"
+    ],
+    "type": "object"
+   },
    "APIGroup": {
     "properties": {
      "cluster": {

@@ -31,18 +31,19 @@ SWIFT_JOBS="${SWIFT_JOBS:-2}"
 # own (26 000 symbols, 3 MB of the agent).
 AGENT_BUILD_FLAGS=(-c release --static-swift-stdlib -Xswiftc -Osize -Xlinker --no-export-dynamic -Xlinker --icf=safe --scratch-path .build-agent)
 
-# moto_server, the EC2 emulator the EC2 provider's tests speak to (PyPI), in a virtualenv of Kadende's own so that
-# no system Python is touched. Exports its path for the tests.
+# Python tools of the tests (PyPI), in a virtualenv of Kadende's own so that no system Python is touched:
+# moto_server, the EC2 emulator the EC2 provider's tests speak to, and schemathesis, which fuzzes the API against
+# its OpenAPI document. Exports their paths.
 ensure_moto() {
   local venv="${KADENDE_VENV:-$HOME/.cache/kadende/venv}"
-  if [ ! -x "$venv/bin/moto_server" ]; then
-    echo "==> installing moto[server] into $venv"
+  if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/schemathesis" ]; then
+    echo "==> installing moto[server] and schemathesis into $venv"
     if ! python3 -m venv "$venv" 2>/dev/null; then
       rm -rf "$venv"
       ensure_apt python3-venv
       python3 -m venv "$venv"
     fi
-    "$venv/bin/python3" -m pip install -q 'moto[server]>=5.1,<6'
+    "$venv/bin/python3" -m pip install -q 'moto[server]>=5.1,<6' 'schemathesis>=4.3,<5'
   fi
-  export KADENDE_MOTO_SERVER="$venv/bin/moto_server" KADENDE_REQUIRE_MOTO=1
+  export KADENDE_MOTO_SERVER="$venv/bin/moto_server" KADENDE_REQUIRE_MOTO=1 KADENDE_SCHEMATHESIS="$venv/bin/schemathesis"
 }

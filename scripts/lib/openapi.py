@@ -48,9 +48,17 @@ def type_schema(t, known, owner):
     return {"description": f"{t} (see docs/)"}, optional  # a model type: GroupSpec, ConfigRevision, …
 
 
+# Shapes the API sends that are model types, not KadendeAPI structs.
+EXTRA = {
+    "APIEvent": {"type": "object", "required": ["seq", "at", "cluster", "group", "kind", "reason"], "properties": {
+        "seq": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "cluster": {"type": "string"},
+        "group": {"type": "string"}, "nodeID": {"type": "string"}, "kind": {"type": "string"}, "reason": {"type": "string"}}},
+}
+
+
 def components():
     known = schemas()
-    out = {}
+    out = dict(EXTRA)
     for name, props in known.items():
         if name in ("APIErrorEnvelope",):
             pass
