@@ -14,6 +14,8 @@ pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 150); do [ -f "$work/data/coordinator.json" ] && break; sleep 0.2; done
 port="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['httpPort'])" "$work/data/coordinator.json")"
+# From the work folder: schemathesis keeps a cache in the current directory.
+cd "$work"
 if "$st" run "http://127.0.0.1:$port/v1/openapi.json" -H "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance --max-examples 15 --request-timeout 70 \
     --exclude-path /v1/events/stream --exclude-path /v1/events --exclude-path '/v1/tokens/{id}' --seed 1 >"$work/report.txt" 2>&1; then
