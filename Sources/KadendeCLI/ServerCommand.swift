@@ -15,7 +15,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address the agent gateway (mutual TLS) listens on.")
     var listenAgents: String = "127.0.0.1:7443"
 
-    @Option(help: "Address the REST API listens on. Keep it on loopback until users and roles exist.")
+    @Option(help: "Address the REST API listens on; anything but loopback needs --api-tls.")
     var listenHTTP: String = "127.0.0.1:7080"
 
     @Option(help: "Serve the API over TLS: off (loopback only), ca (a certificate from the coordinator's CA; clients trust <data-dir>/pki/ca.pem), or files (--api-tls-cert, --api-tls-key).")
