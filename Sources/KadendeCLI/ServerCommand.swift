@@ -150,9 +150,7 @@ struct ServerCommand: AsyncParsableCommand {
         config.qemu.maxMachines = qemuMax
         config.qemu.forwardedPorts = qemuForward
         if let ec2Region {
-            var settings = EC2Settings(region: ec2Region, endpoint: ec2Endpoint)
-            settings.endpoint = ec2Endpoint
-            config.ec2 = settings
+            config.ec2 = EC2Settings(region: ec2Region, endpoint: ec2Endpoint)
         } else if ec2Endpoint != nil {
             throw ValidationError("--ec2-endpoint needs --ec2-region (the region signs every request)")
         }

@@ -23,7 +23,7 @@ struct CoordinatorAPI: ControlPlane {
         }
         try await require(.apply, in: spec.cluster, target: spec.name)
         do {
-            try coordinator.providers.provider(named: spec.provider).validate(spec)
+            try await coordinator.providers.provider(named: spec.provider).validate(spec)
         } catch {
             throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: "provider")
         }

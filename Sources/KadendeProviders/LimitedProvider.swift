@@ -25,7 +25,7 @@ public struct LimitedProvider: ClusterScopedProvider {
         LimitedProvider(base: (base as? any ClusterScopedProvider)?.scoped(to: cluster) ?? base, slots: slots)
     }
 
-    public func validate(_ spec: GroupSpec) throws(ProviderError) { try base.validate(spec) }
+    public func validate(_ spec: GroupSpec) async throws(ProviderError) { try await base.validate(spec) }
 
     public func create(_ request: CreateRequest) async throws(ProviderError) -> Instance {
         await slots.wait()

@@ -43,11 +43,10 @@ public struct PluginProvider: ClusterScopedProvider {
         return copy
     }
 
-    public func validate(_ spec: GroupSpec) throws(ProviderError) {
+    public func validate(_ spec: GroupSpec) async throws(ProviderError) {
         // Validation runs inside a request to the API; the plugin gets a short leash.
-        let request = PluginRequest(version: Self.protocolVersion, provider: name, spec: spec)
-        let exchange = try exchangeBlocking("validate", request, timeout: timeouts.validate)
-        _ = try answer(exchange, operation: "validate", code: .invalidSpec)
+        _ = try await call("validate", PluginRequest(version: Self.protocolVersion, provider: name, spec: spec),
+                           timeout: timeouts.validate, code: .invalidSpec)
     }
 
     public func create(_ request: CreateRequest) async throws(ProviderError) -> Instance {

@@ -6,8 +6,9 @@ import struct Foundation.Date
 /// the truth about what exists, the store is what was meant.
 public protocol Provider: Sendable {
     var name: String { get }
-    /// Refuses a spec this provider cannot honour, before any machine is made.
-    func validate(_ spec: GroupSpec) throws(ProviderError)
+    /// Refuses a spec this provider cannot honour, before any machine is made. Async: a plugin answers it from a
+    /// process of its own, which must not hold a thread of the API's cooperative pool.
+    func validate(_ spec: GroupSpec) async throws(ProviderError)
     /// Creates the machine for `request.nodeID`. Idempotent on the node id: a retried create returns the instance
     /// made the first time instead of a second one.
     func create(_ request: CreateRequest) async throws(ProviderError) -> Instance

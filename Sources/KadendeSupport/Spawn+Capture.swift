@@ -72,12 +72,20 @@ extension Spawn {
                 open = false
             }
         }
+        var result = try reap(pid, deadline: deadline, alreadyTimedOut: timedOut)
+        result.output = String(decoding: output, as: UTF8.self)
+        result.truncated = truncated
+        return result
+    }
+
+    /// Waits until `deadline` for the command to exit (its output may have closed while it lives on); past it, kills
+    /// its whole process group. Reaps it either way.
+    static func reap(_ pid: pid_t, deadline: Double, alreadyTimedOut: Bool) throws -> CommandOutcome {
         var status: Int32 = 0
-        // Output closed: the command is ending, or it handed its descriptors on and lives on; give it until the
-        // deadline to exit.
+        var timedOut = alreadyTimedOut
         while !timedOut {
             let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid { return outcome(status, output, truncated) }
+            if reaped == pid { return outcome(status, [], false) }
             if reaped < 0 && errno != EINTR { throw Failure(description: "waitpid: \(String(cString: strerror(errno)))") }
             if monotonicSeconds() >= deadline { timedOut = true; break }
             usleep(2_000)
@@ -85,7 +93,7 @@ extension Spawn {
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        var result = outcome(status, output, truncated)
+        var result = outcome(status, [], false)
         result.timedOut = true
         return result
     }

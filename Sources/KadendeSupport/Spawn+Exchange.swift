@@ -91,22 +91,7 @@ extension Spawn {
                 }
             }
         }
-        var status: Int32 = 0
-        while !timedOut {
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid {
-                return Exchange(outcome: outcome(status, [], false), stdout: out, stderr: String(decoding: err, as: UTF8.self),
-                                stdoutTruncated: outTruncated)
-            }
-            if reaped < 0 && errno != EINTR { throw Failure(description: "waitpid: \(String(cString: strerror(errno)))") }
-            if monotonicSeconds() >= deadline { timedOut = true; break }
-            usleep(2_000)
-        }
-        kill(-pid, SIGKILL)
-        kill(pid, SIGKILL)
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        var result = outcome(status, [], false)
-        result.timedOut = true
-        return Exchange(outcome: result, stdout: out, stderr: String(decoding: err, as: UTF8.self), stdoutTruncated: outTruncated)
+        let outcome = try reap(pid, deadline: deadline, alreadyTimedOut: timedOut)
+        return Exchange(outcome: outcome, stdout: out, stderr: String(decoding: err, as: UTF8.self), stdoutTruncated: outTruncated)
     }
 }

@@ -63,12 +63,10 @@ final class FaultyEC2: @unchecked Sendable {
             parameters[parts[0].removingPercentEncoding ?? parts[0]] = parts.count > 1 ? (parts[1].removingPercentEncoding ?? parts[1]) : ""
         }
         let call = Call(action: parameters["Action"] ?? "", parameters: parameters, authorization: authorization)
-        let (reply, index) = lock.withLock { () -> (Reply, Int) in
+        let reply = lock.withLock { () -> Reply in
             _calls.append(call)
-            let index = _calls.filter { $0.action == call.action }.count
-            return (behaviour(call, index), index)
+            return behaviour(call, _calls.filter { $0.action == call.action }.count)
         }
-        _ = index
         switch reply {
         case .stall: return nil
         case .error(let status, let code, let message):

@@ -8,12 +8,13 @@ import Testing
 @Suite(.serialized) struct AuthTests {
     struct Answer { var status: Int; var body: String }
 
-    func http(_ server: ServerProcess, _ method: String, _ path: String, token: String?, body: String? = nil) throws -> Answer {
+    func http(_ server: ServerProcess, _ method: String, _ path: String, token: String?, body: String? = nil,
+              contentType: String = "application/json") throws -> Answer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         var arguments = ["-s", "-X", method, "-w", "\n%{http_code}", server.url + path]
         if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
-        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        if let body { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", body] }
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
@@ -228,20 +229,7 @@ import Testing
     }
 
     func curlYAML(_ server: ServerProcess, _ path: String, _ yaml: String, token: String?) throws -> Answer {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-\(UUID().uuidString).yaml").path
-        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-X", "POST", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(token ?? "")",
-                             "-H", "Content-Type: application/yaml", "--data-binary", "@" + file, server.url + path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let status = Int(text.split(separator: "\n").last ?? "") ?? 0
-        return Answer(status: status, body: String(text.dropLast(String(status).count + 1)))
+        try http(server, "POST", path, token: token, body: yaml, contentType: "application/yaml")
     }
 
     @Test func wrongPasswordsAreThrottledAndRevokedOrExpiredTokensRefused() async throws {

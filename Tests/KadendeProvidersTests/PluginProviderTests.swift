@@ -118,9 +118,9 @@ import Testing
         setenv("KADENDE_LOCAL_PLUGIN_DIR", dir + "/state", 1)
         let example = plugin(Self.example)
         var spec = Self.request().spec
-        try example.validate(spec)
+        try await example.validate(spec)
         spec.machine.image = "ami-123"
-        let refused = #expect(throws: ProviderError.self) { try example.validate(spec) }
+        let refused = await #expect(throws: ProviderError.self) { try await example.validate(spec) }
         #expect(refused?.code == .invalidSpec && refused?.message.contains("machine.image must be absent") == true, "\(String(describing: refused))")
         #expect(try await example.list(tags: [:]).isEmpty)
         #expect(try await example.describe(instanceID: "local-x") == nil)

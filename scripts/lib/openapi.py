@@ -60,8 +60,6 @@ def components():
     known = schemas()
     out = dict(EXTRA)
     for name, props in known.items():
-        if name in ("APIErrorEnvelope",):
-            pass
         properties, required = {}, []
         for prop, t in props:
             if prop == "description":  # computed (CustomStringConvertible), not encoded

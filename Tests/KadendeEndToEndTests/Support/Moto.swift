@@ -38,7 +38,7 @@ final class Moto: @unchecked Sendable {
         try process.run()
         do {
             // A TCP connect, not a request: requests would use up the unauthenticated actions.
-            try await eventually("moto_server listens on \(port)", limit: .seconds(60)) { canConnect(port: port) }
+            try await eventually("moto_server listens on \(port)", limit: .seconds(60)) { VirtualMachineTests.accepts(port: port) }
             let iam = Self.client(url: "http://127.0.0.1:\(port)", credentials: AWSCredentials(accessKeyID: "AKIDSETUP", secretAccessKey: "setup"), service: "iam")
             _ = try await iam.call("CreateUser", [("UserName", "kadende")])
             let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*"}]}"#
@@ -76,18 +76,6 @@ final class Moto: @unchecked Sendable {
     func stop() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-    }
-
-    static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 }
 
