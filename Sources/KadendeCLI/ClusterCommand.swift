@@ -3,8 +3,51 @@ import Foundation
 import KadendeAPI
 
 struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "A cluster's node quota and credentials.",
-                                                    subcommands: [Get.self, Quota.self])
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Clusters (tenants): create, list, delete; a cluster's members, quota and credentials.",
+        discussion: "Admins create and delete clusters and give users roles in them (`kadende user role USER ROLE --cluster NAME`).",
+        subcommands: [List.self, Get.self, Create.self, Delete.self, Quota.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The clusters you may read, with their groups, nodes and members.")
+        @OptionGroup var options: ClientOptions
+
+        func run() async throws {
+            let clusters: [APICluster] = try await options.client.get("/v1/clusters")
+            try Output.print(clusters, format: options.output) {
+                [["CLUSTER", "GROUPS", "NODES", "QUOTA", "MEMBERS"]] + clusters.map {
+                    [$0.name, "\($0.groups)", "\($0.liveNodes)", $0.nodeQuota.map(String.init) ?? "-",
+                     $0.members.map { "\($0.user) (\($0.role))" }.joined(separator: ", ")]
+                }
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a cluster (admins).")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "Its name: 1-63 lowercase letters, digits or '-'.")
+        var name: String
+
+        func run() async throws {
+            let cluster: APICluster = try await options.client.post("/v1/clusters", json: APIClusterCreate(name: name))
+            try Output.print(cluster, format: options.output) { ClusterCommand.rows(cluster) }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an empty cluster with its memberships and credentials (admins).",
+            discussion: "Refused while the cluster has groups or live nodes: delete its groups first and wait for their nodes to go.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The cluster.")
+        var name: String
+
+        func run() async throws {
+            let cluster: APICluster = try await options.client.delete("/v1/clusters/\(APIClient.escape(name))")
+            print("deleted cluster \(cluster.name)")
+        }
+    }
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the cluster's quota, its live nodes and which provider credentials it holds.")
@@ -34,7 +77,8 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     static func rows(_ c: APICluster) -> [[String]] {
-        [["cluster", c.name], ["nodes", "\(c.liveNodes)" + (c.nodeQuota.map { " of at most \($0)" } ?? " (no quota)")]]
+        [["cluster", c.name], ["groups", "\(c.groups)"], ["nodes", "\(c.liveNodes)" + (c.nodeQuota.map { " of at most \($0)" } ?? " (no quota)")]]
+            + c.members.map { ["member", "\($0.user): \($0.role)"] }
             + c.credentials.map { ["credentials", "\($0.provider): \($0.summary), set \($0.updatedAt)"] }
     }
 }

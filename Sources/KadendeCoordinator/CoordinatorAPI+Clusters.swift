@@ -8,12 +8,56 @@ extension CoordinatorAPI {
     func cluster(name: String) async throws(APIError) -> APICluster {
         try Self.checkName(name)
         try await require(.read, in: name)
-        let quota = try await call { try await store.nodeQuota(cluster: name) }
-        let live = try await call { try await store.liveNodeCount(cluster: name) }
-        let secrets = try await call { try await store.secrets(cluster: name) }
-        return APICluster(name: name, nodeQuota: quota, liveNodes: live, credentials: secrets.map {
-            APICredentialSummary(provider: String($0.name.dropFirst("provider/".count)), summary: $0.summary, updatedAt: $0.updatedAt)
-        })
+        guard let record = try await call({ try await store.cluster(name: name) }) else { throw Self.noSuchCluster(name) }
+        return try await apiCluster(record)
+    }
+
+    /// The clusters the caller may read.
+    func clusters() async throws(APIError) -> [APICluster] {
+        guard let principal = Principal.current else { throw APIError(status: 401, code: "unauthenticated", message: "this needs a token") }
+        var out: [APICluster] = []
+        for record in try await call({ try await store.clusters() }) where principal.may(.read, in: record.name) {
+            out.append(try await apiCluster(record))
+        }
+        return out
+    }
+
+    func createCluster(name: String) async throws(APIError) -> APICluster {
+        try Self.checkName(name)
+        let admin = try await requireAdmin("create clusters")
+        let created = try await call { try await store.createCluster(name: name, at: coordinator.configuration.now()) }
+        await record(admin.user, "cluster.create", cluster: name, target: name)
+        return try await apiCluster(created)
+    }
+
+    /// Deletes an empty cluster (no groups, no live nodes) with its memberships and credentials.
+    func deleteCluster(name: String) async throws(APIError) -> APICluster {
+        try Self.checkName(name)
+        let admin = try await requireAdmin("delete clusters")
+        guard name != "default" else {
+            throw APIError(status: 409, code: "conflict", message: "the default cluster stays: groups without a cluster land in it")
+        }
+        guard let existing = try await call({ try await store.cluster(name: name) }) else { throw Self.noSuchCluster(name) }
+        let before = try await apiCluster(existing)
+        try await call { try await store.deleteCluster(name: name, at: coordinator.configuration.now()) }
+        await record(admin.user, "cluster.delete", cluster: name, target: name)
+        return before
+    }
+
+    private func apiCluster(_ record: ClusterRecord) async throws(APIError) -> APICluster {
+        let live = try await call { try await store.liveNodeCount(cluster: record.name) }
+        let secrets = try await call { try await store.secrets(cluster: record.name) }
+        let groups = try await call { try await store.groups(cluster: record.name) }
+        return APICluster(
+            name: record.name, createdAt: record.createdAt, nodeQuota: record.nodeQuota, liveNodes: live, groups: groups.count,
+            members: record.members.sorted { $0.key < $1.key }.map { APIMember(user: $0.key, role: $0.value) },
+            credentials: secrets.map {
+                APICredentialSummary(provider: String($0.name.dropFirst("provider/".count)), summary: $0.summary, updatedAt: $0.updatedAt)
+            })
+    }
+
+    static func noSuchCluster(_ name: String) -> APIError {
+        APIError.notFound("cluster \(name) does not exist: an admin creates it with `kadende cluster create \(name)`")
     }
 
     func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary {

@@ -26,8 +26,14 @@ public protocol ControlPlane: Sendable {
     /// `pause`, `resume` or `abort` the group's active rollout.
     func controlRollout(cluster: String, group: String, action: String) async throws(APIError) -> APIRollout
     func setLabels(nodeID: String, change: APILabelChange) async throws(APIError) -> APINode
-    // Clusters: provider credentials (sealed at rest, never shown) and the node quota.
+    // Clusters (tenants): created and deleted by admins; provider credentials (sealed at rest, never shown), the
+    // node quota and members.
     func cluster(name: String) async throws(APIError) -> APICluster
+    /// The clusters the caller may read.
+    func clusters() async throws(APIError) -> [APICluster]
+    func createCluster(name: String) async throws(APIError) -> APICluster
+    /// Refused (409) while the cluster has groups or live nodes.
+    func deleteCluster(name: String) async throws(APIError) -> APICluster
     func setCredentials(cluster: String, provider: String, values: [String: String]) async throws(APIError) -> APICredentialSummary
     func deleteCredentials(cluster: String, provider: String) async throws(APIError) -> APICluster
     func setQuota(cluster: String, nodes: Int?) async throws(APIError) -> APICluster

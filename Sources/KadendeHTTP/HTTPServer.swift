@@ -79,6 +79,13 @@ public enum HTTPServer {
             let yaml = String(buffer: body)
             return try Self.json(await controlPlane.apply(yaml: yaml))
         }
+        router.get("/v1/clusters") { _, _ in try Self.json(await controlPlane.clusters()) }
+        router.post("/v1/clusters") { request, _ in
+            try Self.json(await controlPlane.createCluster(name: try await Self.decode(APIClusterCreate.self, request).name), status: .created)
+        }
+        router.delete("/v1/clusters/:cluster") { _, context in
+            try Self.json(await controlPlane.deleteCluster(name: try context.parameters.require("cluster")))
+        }
         router.get("/v1/clusters/:cluster") { _, context in
             try Self.json(await controlPlane.cluster(name: try context.parameters.require("cluster")))
         }

@@ -85,14 +85,27 @@ enum OpenAPIDocument {
    },
    "APICluster": {
     "properties": {
+     "createdAt": {
+      "format": "date-time",
+      "type": "string"
+     },
      "credentials": {
       "items": {
        "$ref": "#/components/schemas/APICredentialSummary"
       },
       "type": "array"
      },
+     "groups": {
+      "type": "integer"
+     },
      "liveNodes": {
       "type": "integer"
+     },
+     "members": {
+      "items": {
+       "$ref": "#/components/schemas/APIMember"
+      },
+      "type": "array"
      },
      "name": {
       "type": "string"
@@ -103,8 +116,22 @@ enum OpenAPIDocument {
     },
     "required": [
      "name",
+     "createdAt",
      "liveNodes",
+     "groups",
+     "members",
      "credentials"
+    ],
+    "type": "object"
+   },
+   "APIClusterCreate": {
+    "properties": {
+     "name": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "name"
     ],
     "type": "object"
    },
@@ -375,6 +402,21 @@ enum OpenAPIDocument {
     "required": [
      "user",
      "password"
+    ],
+    "type": "object"
+   },
+   "APIMember": {
+    "properties": {
+     "role": {
+      "type": "string"
+     },
+     "user": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "user",
+     "role"
     ],
     "type": "object"
    },
@@ -986,7 +1028,107 @@ enum OpenAPIDocument {
     "summary": "The audit log (admins)"
    }
   },
+  "/v1/clusters": {
+   "get": {
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "items": {
+          "$ref": "#/components/schemas/APICluster"
+         },
+         "type": "array"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "The clusters the caller may read"
+   },
+   "post": {
+    "requestBody": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/APIClusterCreate"
+       }
+      }
+     },
+     "required": true
+    },
+    "responses": {
+     "201": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APICluster"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "Create a cluster (admins)"
+   }
+  },
   "/v1/clusters/{cluster}": {
+   "delete": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "cluster",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APICluster"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "Delete an empty cluster with its members and credentials (admins)"
+   },
    "get": {
     "parameters": [
      {
@@ -1020,7 +1162,7 @@ enum OpenAPIDocument {
       "description": "an error with its code"
      }
     },
-    "summary": "A cluster: quota, live nodes, credentials held"
+    "summary": "A cluster: members, quota, live nodes, credentials held"
    }
   },
   "/v1/clusters/{cluster}/credentials/{provider}": {

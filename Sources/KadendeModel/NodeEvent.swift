@@ -54,6 +54,8 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case credentialsSet = "cluster.credentials_set"
         case credentialsDeleted = "cluster.credentials_deleted"
         case quotaSet = "cluster.quota_set"
+        case clusterCreated = "cluster.created"
+        case clusterDeleted = "cluster.deleted"
         case quotaReached = "group.quota_reached"
     }
 }

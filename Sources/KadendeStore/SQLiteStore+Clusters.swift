@@ -16,7 +16,7 @@ extension SQLiteStore {
     /// Stores a sealed secret and records who-did-what as an event (its summary, never its value).
     public func setSecret(cluster: String, name: String, sealed: [UInt8], summary: String, at: Date) async throws {
         let event = try await pool.write { db -> NodeEvent in
-            try db.execute(sql: "INSERT OR IGNORE INTO clusters(name, created_at) VALUES (?, ?)", arguments: [cluster, at.timeIntervalSince1970])
+            try Self.requireCluster(db, cluster)
             try db.execute(sql: """
                 INSERT INTO cluster_secrets(cluster, name, sealed, summary, updated_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(cluster, name) DO UPDATE SET sealed = excluded.sealed, summary = excluded.summary, updated_at = excluded.updated_at
@@ -53,7 +53,7 @@ extension SQLiteStore {
     /// Nil: no quota.
     public func setNodeQuota(cluster: String, quota: Int?, at: Date) async throws {
         let event = try await pool.write { db -> NodeEvent in
-            try db.execute(sql: "INSERT OR IGNORE INTO clusters(name, created_at) VALUES (?, ?)", arguments: [cluster, at.timeIntervalSince1970])
+            try Self.requireCluster(db, cluster)
             try db.execute(sql: "UPDATE clusters SET node_quota = ? WHERE name = ?", arguments: [quota, cluster])
             return try Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: "", nodeID: nil, kind: .quotaSet,
                                                       reason: quota.map { "node quota set to \($0)" } ?? "node quota removed"))

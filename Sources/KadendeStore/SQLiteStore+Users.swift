@@ -45,6 +45,7 @@ extension SQLiteStore {
                 throw StoreError(.notFound, "user \(user) does not exist")
             }
             if let role {
+                try Self.requireCluster(db, cluster)
                 try db.execute(sql: "INSERT INTO memberships(user, cluster, role) VALUES (?, ?, ?) ON CONFLICT(user, cluster) DO UPDATE SET role = excluded.role",
                                arguments: [user, cluster, role])
             } else {

@@ -27,7 +27,7 @@ public final class SQLiteStore: Store {
     public func applyGroup(_ spec: GroupSpec, at: Date) async throws -> ApplyResult {
         let json = try Self.encode(spec)
         let (result, event) = try await pool.write { db -> (ApplyResult, NodeEvent?) in
-            try db.execute(sql: "INSERT OR IGNORE INTO clusters(name, created_at) VALUES (?, ?)", arguments: [spec.cluster, at.timeIntervalSince1970])
+            try Self.requireCluster(db, spec.cluster)
             let existing = try Self.fetchGroup(db, cluster: spec.cluster, name: spec.name)
             if let existing, !existing.deleted, existing.spec == spec {
                 return (ApplyResult(group: existing, changed: false), nil)

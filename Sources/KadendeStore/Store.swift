@@ -56,7 +56,13 @@ public protocol Store: Sendable {
     // Events
     func appendEvent(_ event: NodeEvent) async throws
 
-    // Clusters: sealed provider credentials (the store never sees a value) and the node quota.
+    // Clusters are tenants: created by an admin, deleted once empty. Groups, roles, credentials and quotas name
+    // an existing cluster (`notFound` otherwise).
+    func createCluster(name: String, at: Date) async throws -> ClusterRecord
+    func cluster(name: String) async throws -> ClusterRecord?
+    func clusters() async throws -> [ClusterRecord]
+    func deleteCluster(name: String, at: Date) async throws
+    // Sealed provider credentials (the store never sees a value) and the node quota.
     func setSecret(cluster: String, name: String, sealed: [UInt8], summary: String, at: Date) async throws
     func sealedSecret(cluster: String, name: String) async throws -> [UInt8]?
     func secrets(cluster: String) async throws -> [SecretSummary]

@@ -36,6 +36,7 @@ import Testing
     /// Users vera (viewer of a), otto (operator of a), bob (operator of b), each logged in; groups web in a and b.
     func world(_ server: ServerProcess, _ dir: String) async throws -> [String: String] {
         try await server.start()
+        for cluster in ["a", "b"] { try server.cli(["cluster", "create", cluster]) }
         for (user, cluster, role) in [("vera", "a", "viewer"), ("otto", "a", "operator"), ("bob", "b", "operator")] {
             try server.cli(["user", "create", user], input: "password-of-\(user)\n")
             try server.cli(["user", "role", user, role, "--cluster", cluster])
@@ -72,6 +73,9 @@ import Testing
                 ("POST", "/v1/groups/web/scale?cluster=\(c)", #"{"desired": 0}"#, "operator"),
                 ("PUT", "/v1/clusters/\(c)/quota", #"{"nodes": 50}"#, nil),
                 ("PUT", "/v1/clusters/\(c)/credentials/process", #"{"values": {"k": "v"}}"#, nil),
+                // Creating is global; deleting a cluster that still has a group is refused (409) even to admins.
+                ("POST", "/v1/clusters", #"{"name": "more-\#(c)"}"#, nil),
+                ("DELETE", "/v1/clusters/\(c)", nil, nil),
             ]
         }
         let roles: [String: [String: String]] = ["vera": ["a": "viewer"], "otto": ["a": "operator"], "bob": ["b": "operator"]]
@@ -95,7 +99,7 @@ import Testing
                 }
             }
         }
-        #expect(checked == 104)
+        #expect(checked == 120)
         // Group specs and pushes name their cluster in the body or the path.
         for (user, cluster, expected) in [("otto", "a", 200), ("otto", "b", 403), ("vera", "a", 403), ("bob", "b", 200)] {
             let apply = "name: web\ncluster: \(cluster)\nprovider: process\nsize: {desired: 0, min: 0, max: 3}\n"

@@ -19,6 +19,7 @@ import Testing
         _ = try await store.createUser(name: "otto", passwordHash: "$scrypt$y", admin: false, at: t0)
         let duplicate = await #expect(throws: StoreError.self) { try await store.createUser(name: "ada", passwordHash: "h", admin: false, at: t0) }
         #expect(duplicate?.code == .conflict)
+        for cluster in ["a", "b"] { _ = try await store.createCluster(name: cluster, at: t0) }
         try await store.setRole(user: "otto", cluster: "a", role: "operator")
         try await store.setRole(user: "otto", cluster: "b", role: "viewer")
         try await store.setRole(user: "otto", cluster: "b", role: nil)
