@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // Small pieces shared by coordinator and agent with no dependencies: atomic owner-only files, node ids.
@@ -115,6 +116,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "KadendeCLI", dependencies: [
             "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeEC2", "KadendeWire", "KadendeAuth",

@@ -30,6 +30,7 @@ public final class Coordinator: Sendable {
     public let reconciler: ReconcileLoop
     public let rollouts: RolloutLoop
     public let providers: ProviderRegistry
+    public var metrics: CoordinatorMetrics { reconciler.metrics }
     let credentials: ClusterCredentials
     /// Failed logins per account and address (in memory: a restart forgives, which a lock-out survives anyway).
     let throttle = Mutex(LoginThrottle())
@@ -56,6 +57,7 @@ public final class Coordinator: Sendable {
         logger[metadataKey: "coordinator"] = "\(configuration.dataDirectory.split(separator: "/").last ?? "")"
         let credentials = ClusterCredentials(
             store: store, box: try SecretBox.load(dataDirectory: configuration.dataDirectory, environment: ProcessInfo.processInfo.environment))
+        let metrics = CoordinatorMetrics()
         let providers = ProviderRegistry(([
             try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
                                 network: configuration.processNetwork, logger: logger),
@@ -69,7 +71,8 @@ public final class Coordinator: Sendable {
                              credentials: { try await credentials.values(cluster: $0, provider: plugin.key) })
           }).map { provider -> any Provider in
               // QEMU counts the VMs running before it starts one: one change at a time keeps that count true.
-              LimitedProvider(provider, concurrentChanges: provider.name == "qemu" ? 1 : configuration.providerConcurrency)
+              // Timed inside the cap, so the histogram shows the provider's latency and not the queue's.
+              LimitedProvider(MeteredProvider(base: provider, metrics: metrics), concurrentChanges: provider.name == "qemu" ? 1 : configuration.providerConcurrency)
           })
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
@@ -105,7 +108,7 @@ public final class Coordinator: Sendable {
             enrolment: .init(endpoints: endpoints, caPin: ca.pin.description, tokenLifetime: configuration.enrolmentTokenLifetime,
                              agentPort: agentPort, artifactPort: { artifactPortBox.value }, artifacts: artifacts,
                              caCertificatePEM: try CertificateTools.pem(ca.certificate), arch: Architecture.current),
-            restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace,
+            restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace, metrics: metrics,
             now: configuration.now, logger: logger)
         if artifacts.available().isEmpty {
             logger.notice("no agent artifacts to serve: machines booted by cloud-init need --agent-artifacts or bootstrap.agent")

@@ -55,6 +55,7 @@ extension ReconcileLoop {
             case .convict(let nodeID, let reason):
                 try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason); kept until its replacement is healthy (maxSurge)", at: now())
                 memory.withLock { $0.holds[nodeID] = nil }
+                countConviction(nodeID, context)
             case .create(let count, let reason):
                 let allowed = try await quotaRoom(context, wanted: count)
                 // Concurrently: the provider's cap (LimitedProvider) decides how many calls are in flight.
@@ -75,6 +76,7 @@ extension ReconcileLoop {
                 memory.withLock { $0.holds[nodeID] = nil }
                 if let node = context.nodes[nodeID], node.state != .unhealthy {
                     try await store.transition(nodeID: nodeID, to: .unhealthy, reason: "convicted: \(reason)", at: now())
+                    countConviction(nodeID, context)
                 }
                 try await terminate(nodeID: nodeID, reason: "replacing: \(reason)", context)
             case .terminate(let nodeID, let reason):
@@ -104,6 +106,13 @@ extension ReconcileLoop {
             context.logger.error("action failed", metadata: ["action": "\(action)", "error": "\(error)"])
             return true
         }
+    }
+
+    /// A conviction in the metrics: one replacement, and how long after the node's last good signal it came.
+    private func countConviction(_ nodeID: String, _ context: ActionContext) {
+        let lastWell = memory.withLock { $0.lastWell[nodeID] }
+        metrics.convicted(cluster: context.group.cluster, group: context.group.name,
+                          latency: lastWell.map { .milliseconds(Int64(max(now().timeIntervalSince($0), 0) * 1000)) })
     }
 
     /// How many of `wanted` creates the cluster's node quota leaves room for; says so once when it holds some back.
@@ -235,6 +244,7 @@ extension ReconcileLoop {
             m.holds[nodeID] = nil
             m.agentRestarts[nodeID] = nil
             m.verdicts[nodeID] = nil
+            m.lastWell[nodeID] = nil
             m.hooks["preTerminate/\(nodeID)"] = nil
             m.hooks["postReady/\(nodeID)"] = nil
         }

@@ -44,6 +44,8 @@ public final class ReconcileLoop: Service, Sendable {
         /// Instances of groups Kadende no longer has: when this coordinator first saw each.
         var orphansSeen: [String: Date] = [:]
         var lastSweep: Date?
+        /// Each node's newest heartbeat seen while it was judged healthy: where detection latency starts.
+        var lastWell: [String: Date] = [:]
     }
 
     let store: any Store
@@ -54,6 +56,7 @@ public final class ReconcileLoop: Service, Sendable {
     let enrolment: Enrolment
     let restartGrace: Double
     let orphanGrace: Double
+    let metrics: CoordinatorMetrics
     let now: @Sendable () -> Date
     let logger: Logger
     let startedAt: Date
@@ -67,7 +70,7 @@ public final class ReconcileLoop: Service, Sendable {
     static let selfCheckMinimumNodes = 4
 
     init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, prober: ExternalProber,
-         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, now: @escaping @Sendable () -> Date, logger: Logger) {
+         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
         self.providers = providers
         self.tracker = tracker
@@ -76,6 +79,7 @@ public final class ReconcileLoop: Service, Sendable {
         self.enrolment = enrolment
         self.restartGrace = restartGrace
         self.orphanGrace = orphanGrace
+        self.metrics = metrics
         self.now = now
         self.logger = logger
         let started = now()
@@ -234,7 +238,10 @@ public final class ReconcileLoop: Service, Sendable {
             for (id, verdict) in plan.verdicts {
                 m.verdicts[id] = verdict
                 // The agent is back: a later silence may earn another restart.
-                if verdict.kind == .healthy { m.agentRestarts[id] = nil }
+                if verdict.kind == .healthy {
+                    m.agentRestarts[id] = nil
+                    if let last = tracker.lastHeartbeat(id) { m.lastWell[id] = last }
+                }
             }
             return previous
         }

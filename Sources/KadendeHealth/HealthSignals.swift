@@ -43,7 +43,7 @@ public struct HealthSignals: Sendable, Hashable {
 }
 
 public struct Verdict: Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable, Codable { case healthy, suspect, unhealthy, dead }
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case healthy, suspect, unhealthy, dead }
     /// What the coordinator may try short of replacing the node.
     public enum Remedy: String, Sendable, Hashable, Codable {
         /// The agent is silent but the node serves: restart the agent through the provider.

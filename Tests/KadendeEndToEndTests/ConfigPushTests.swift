@@ -241,8 +241,13 @@ import Testing
         let batchesWhilePaused = try server.events(group: "web").filter { $0.kind == .configBatch && $0.reason.contains("revision 4 to") }
         #expect(batchesWhilePaused.count == 1, "\(batchesWhilePaused.map(\.reason))")
         #expect(try server.configStatus(group: "web").rollout?.progress?.pending == 3)
+        let paused = try server.scrapeMetrics()
+        let revision4 = ["cluster": "default", "group": "web", "revision": "4"]
+        #expect(paused.value("kadende_rollout_nodes", revision4.merging(["phase": "pending"]) { a, _ in a }) == 3, "\(paused.text)")
+        #expect(paused.value("kadende_rollout_nodes", revision4.merging(["phase": "done"]) { a, _ in a }) == 1)
         try server.cli(["config", "resume", "--group", "web"])
         _ = try await server.cliWaiting(["config", "status", "--group", "web", "--watch"])
+        #expect(try server.scrapeMetrics().value("kadende_rollout_nodes") == nil, "a finished rollout leaves no series behind")
         #expect(try revisions().values.allSatisfy { $0 == 4 })
         #expect(try server.configStatus(group: "web").currentRevision == 4)
 

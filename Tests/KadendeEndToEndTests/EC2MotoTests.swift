@@ -100,6 +100,8 @@ import Testing
         }
         let refusal = try #require(try server.events(group: "web").first { $0.kind == .providerError })
         #expect(refusal.reason.contains("AuthFailure"), "\(refusal.reason)")
+        let metrics = try server.scrapeMetrics()
+        #expect((metrics.value("kadende_provider_errors_total", ["provider": "ec2", "code": "authentication"]) ?? 0) >= 1, "\(metrics.text)")
         #expect(try await Moto.client(url: moto.url, credentials: moto.credentials).call("DescribeInstances", []).all("instanceId").isEmpty,
                 "nothing was made")
         let everything = try server.cli(["events", "--group", "web"]) + (try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8))

@@ -63,6 +63,22 @@ import Glibc
         }
         #expect(try server.agentProcesses()[victim] == nil)
         #expect(!isAlive(pid))
+
+        // The same story in /metrics: one replacement, its detection latency, the provider's calls, the fleet now.
+        let metrics = try server.scrapeMetrics()
+        let web = ["cluster": "default", "group": "web"]
+        #expect(metrics.value("kadende_replacements_total", web) == 1, "\(metrics.text)")
+        #expect(metrics.value("kadende_detection_latency_seconds_count", web) == 1)
+        // Convicted after heartbeatTimeout (2 s) of silence at the least; well inside startupTimeout.
+        let latency = try #require(metrics.value("kadende_detection_latency_seconds_sum", web))
+        #expect(latency >= 2 && latency < 120, "detection latency \(latency) s")
+        #expect(metrics.value("kadende_nodes", web.merging(["state": "healthy"]) { a, _ in a }) == 3)
+        try await eventually("the judge has a verdict on the replacement too") {
+            try server.scrapeMetrics().value("kadende_node_verdicts", web.merging(["verdict": "healthy"]) { a, _ in a }) == 3
+        }
+        #expect(metrics.value("kadende_agents_connected") == 3)
+        #expect(metrics.value("kadende_provider_call_duration_seconds_count", ["provider": "process", "operation": "create"]) == 4)
+        #expect(metrics.value("kadende_provider_call_duration_seconds_count", ["provider": "process", "operation": "destroy"]) == 1)
     }
 
     @Test func operatorsScaleGroupsAndTerminateNodes() async throws {

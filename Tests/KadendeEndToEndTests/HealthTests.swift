@@ -191,7 +191,7 @@ struct HealthTests {
         let detail: APIGroupDetail = try s.server.json(["group", "get", "web"])
         #expect(detail.safety?.breaker?.contains("3 of 5") == true, "\(String(describing: detail.safety))")
         #expect(try s.server.cli(["group", "get", "web"]).contains("OPEN"))
-        #expect(try s.metrics().contains("kadende_group_breaker_open{cluster=\"default\",group=\"web\"} 1"))
+        #expect(try s.metrics().contains("kadende_group_breaker_open{cluster=\"default\",group=\"web\"} 1.0"))
         #expect(Set(try s.nodes("web").map(\.id)) == Set(nodes), "nothing terminated, nothing created")
 
         for node in cut { try s.setLink(node, up: true) }
@@ -204,8 +204,8 @@ struct HealthTests {
         #expect(!events.contains { $0.reason.contains("→ unhealthy") || $0.reason.contains("→ terminating") }, "\(events.map(\.reason))")
         #expect(Set(try s.nodes("web").map(\.id)) == Set(nodes))
         let metrics = try s.metrics()
-        #expect(metrics.contains("kadende_group_breaker_open{cluster=\"default\",group=\"web\"} 0"), "\(metrics)")
-        #expect(metrics.contains("kadende_nodes{cluster=\"default\",group=\"web\",state=\"healthy\"} 5"), "\(metrics)")
+        #expect(metrics.contains("kadende_group_breaker_open{cluster=\"default\",group=\"web\"} 0.0"), "\(metrics)")
+        #expect(metrics.contains("kadende_nodes{cluster=\"default\",group=\"web\",state=\"healthy\"} 5.0"), "\(metrics)")
     }
 
     @Test func aNodeThatDiesSoonAfterEveryStartBacksOffWithinItsBudget() async throws {
