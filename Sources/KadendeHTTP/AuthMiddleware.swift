@@ -7,11 +7,14 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = KadendeRequestContext
     let controlPlane: any ControlPlane
 
-    /// Reachable without a token: liveness, and the login that gets one.
+    /// Reachable without a token: liveness, the login that gets one, the API's description (and the dashboard's
+    /// static files).
     static let public_: Set<String> = ["/v1/health", "/v1/login", "/v1/openapi.json"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if Self.public_.contains(request.uri.path) { return try await next(request, context) }
+        if Self.public_.contains(request.uri.path) || (request.method == .get && Dashboard.isPublic(request.uri.path)) {
+            return try await next(request, context)
+        }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw APIError(status: 401, code: "unauthenticated", message: "this needs a token: kadende login, or Authorization: Bearer kdk_…")
         }

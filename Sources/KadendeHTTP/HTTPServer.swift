@@ -23,6 +23,7 @@ public enum HTTPServer {
         router.middlewares.add(ErrorMiddleware())
         router.middlewares.add(AuthMiddleware(controlPlane: controlPlane))
         addRoutes(to: router, controlPlane: controlPlane)
+        Dashboard.addRoutes(to: router)
         return Application(
             router: router,
             server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
