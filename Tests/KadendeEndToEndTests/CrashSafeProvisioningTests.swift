@@ -115,9 +115,17 @@ import Glibc
 
         server.environment["KADENDE_FAILPOINT"] = nil
         try await server.start()
-        try await eventually("3 nodes healthy after the restart", limit: .seconds(180)) {
-            let nodes = try server.nodes(group: "web")
-            return nodes.count == 3 && nodes.allSatisfy { $0.state == .healthy }
+        do {
+            try await eventually("3 nodes healthy after the restart", limit: .seconds(180)) {
+                let nodes = try server.nodes(group: "web")
+                return nodes.count == 3 && nodes.allSatisfy { $0.state == .healthy }
+            }
+        } catch {
+            // What the coordinator saw, for the one reading a failed run.
+            let log = (try? String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8)) ?? ""
+            let events = (try? server.events(group: "web").map { "\($0.nodeID ?? "-") \($0.kind.rawValue): \($0.reason)" }) ?? []
+            Issue.record("events:\n\(events.joined(separator: "\n"))\nserver log (end):\n\(log.suffix(6000))")
+            throw error
         }
         let nodes = try server.nodes(group: "web")
         let instances = pluginInstances(dir)
