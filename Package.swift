@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.21.0"),
     ],
     targets: [
         // Small pieces shared by coordinator and agent with no dependencies: atomic owner-only files, node ids.
@@ -48,6 +49,12 @@ let package = Package(
             "KadendeModel", "KadendeWire",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The store on PostgreSQL, for coordinator replicas: the same contract as SQLite's.
+        .target(name: "KadendePostgres", dependencies: [
+            "KadendeStore", "KadendeModel", "KadendeWire",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KadendeHealth", dependencies: ["KadendeModel"]),
         // Users and what they may do: scrypt password hashes, API tokens, roles per cluster, login throttling (pure).
@@ -165,7 +172,9 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SigV4TestSuite"]),
-        .testTarget(name: "KadendeStoreTests", dependencies: ["KadendeStore", "KadendeModel"]),
+        .testTarget(name: "KadendeStoreTests", dependencies: [
+            "KadendeStore", "KadendePostgres", "KadendeModel", "KadendeWire", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeAuthTests", dependencies: ["KadendeAuth"]),

@@ -10,6 +10,14 @@ public struct ConfigRevisionRecord: Sendable, Hashable, Codable {
     public var message: String?
     public var createdAt: Date
     public var revision: Int { config.revision }
+
+    public init(cluster: String, group: String, config: ConfigRevision, message: String?, createdAt: Date) {
+        self.cluster = cluster
+        self.group = group
+        self.config = config
+        self.message = message
+        self.createdAt = createdAt
+    }
 }
 
 public enum RolloutState: String, Sendable, Hashable, Codable, CaseIterable {

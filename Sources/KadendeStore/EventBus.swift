@@ -19,7 +19,8 @@ public final class EventBus: Sendable {
         return stream
     }
 
-    func publish(_ events: [NodeEvent]) {
+    /// For stores: after a commit, the events it stored.
+    public func publish(_ events: [NodeEvent]) {
         guard !events.isEmpty else { return }
         let targets = subscribers.withLock { Array($0.values) }
         for continuation in targets {

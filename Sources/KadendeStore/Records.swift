@@ -12,6 +12,17 @@ public struct GroupRecord: Sendable, Hashable, Codable {
     public var configRevision: Int?
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(cluster: String, name: String, revision: Int, spec: GroupSpec, deleted: Bool, configRevision: Int?, createdAt: Date, updatedAt: Date) {
+        self.cluster = cluster
+        self.name = name
+        self.revision = revision
+        self.spec = spec
+        self.deleted = deleted
+        self.configRevision = configRevision
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 public struct NodeRecord: Sendable, Hashable, Codable {
@@ -74,4 +85,9 @@ public struct ApplyResult: Sendable, Hashable {
     public var group: GroupRecord
     /// False when the applied spec equals the current revision (nothing stored).
     public var changed: Bool
+
+    public init(group: GroupRecord, changed: Bool) {
+        self.group = group
+        self.changed = changed
+    }
 }

@@ -10,6 +10,13 @@ public struct SecretSummary: Sendable, Hashable {
     /// What identifies the secret without revealing it (an access key id, masked).
     public var summary: String
     public var updatedAt: Date
+
+    public init(cluster: String, name: String, summary: String, updatedAt: Date) {
+        self.cluster = cluster
+        self.name = name
+        self.summary = summary
+        self.updatedAt = updatedAt
+    }
 }
 
 extension SQLiteStore {

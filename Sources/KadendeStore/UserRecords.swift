@@ -8,6 +8,14 @@ public struct UserRecord: Sendable, Hashable, Codable {
     /// Role name (viewer, operator) by cluster.
     public var roles: [String: String]
     public var createdAt: Date
+
+    public init(name: String, admin: Bool, disabled: Bool, roles: [String: String], createdAt: Date) {
+        self.name = name
+        self.admin = admin
+        self.disabled = disabled
+        self.roles = roles
+        self.createdAt = createdAt
+    }
 }
 
 /// An API token or a login session, without its secret (only its hash is stored).
@@ -21,6 +29,18 @@ public struct TokenRecord: Sendable, Hashable, Codable {
     public var expiresAt: Date?
     public var revokedAt: Date?
     public var lastUsedAt: Date?
+
+    public init(shortID: String, user: String, name: String, kind: Kind, createdAt: Date, expiresAt: Date?, revokedAt: Date? = nil,
+                lastUsedAt: Date? = nil) {
+        self.shortID = shortID
+        self.user = user
+        self.name = name
+        self.kind = kind
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.lastUsedAt = lastUsedAt
+    }
 
     public func isValid(at now: Date) -> Bool { revokedAt == nil && (expiresAt.map { $0 > now } ?? true) }
 }

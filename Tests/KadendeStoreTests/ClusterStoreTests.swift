@@ -13,10 +13,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    func store() throws -> SQLiteStore { try SQLiteStore(path: dir + "/kadende.sqlite") }
-
-    @Test func nothingNamesAClusterThatWasNotCreated() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func nothingNamesAClusterThatWasNotCreated(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         #expect(try await store.clusters().map(\.name) == ["default"])
         _ = try await store.createUser(name: "otto", passwordHash: "$scrypt$y", admin: false, at: t0)
         var spec = GroupSpec(name: "web", provider: "process", size: .init(desired: 1, min: 0, max: 5))
@@ -44,8 +43,9 @@ import Testing
         #expect(blue.members == ["otto": "viewer"] && blue.nodeQuota == 3 && blue.createdAt == t0)
     }
 
-    @Test func aClusterIsDeletedOnlyWhenEmptyAndTakesItsMembersAndCredentialsWithIt() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func aClusterIsDeletedOnlyWhenEmptyAndTakesItsMembersAndCredentialsWithIt(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.createCluster(name: "blue", at: t0)
         _ = try await store.createUser(name: "otto", passwordHash: "$scrypt$y", admin: false, at: t0)
         try await store.setRole(user: "otto", cluster: "blue", role: "operator")

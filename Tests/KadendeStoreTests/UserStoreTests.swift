@@ -10,10 +10,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    func store() throws -> SQLiteStore { try SQLiteStore(path: dir + "/kadende.sqlite") }
-
-    @Test func usersHaveRolesPerClusterAndUniqueNames() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func usersHaveRolesPerClusterAndUniqueNames(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         #expect(try await store.userCount() == 0)
         _ = try await store.createUser(name: "ada", passwordHash: "$scrypt$x", admin: true, at: t0)
         _ = try await store.createUser(name: "otto", passwordHash: "$scrypt$y", admin: false, at: t0)
@@ -29,8 +28,9 @@ import Testing
         #expect(try await store.users().map(\.name) == ["ada", "otto"])
     }
 
-    @Test func tokensAuthenticateUntilRevokedOrExpiredAndSessionsEndWithAPasswordChange() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func tokensAuthenticateUntilRevokedOrExpiredAndSessionsEndWithAPasswordChange(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.createUser(name: "otto", passwordHash: "h", admin: false, at: t0)
         _ = try await store.addAPIToken(hash: "api", shortID: "kdk_aaaa", user: "otto", name: "ci", kind: .api, expiresAt: t0 + 3600, at: t0)
         _ = try await store.addAPIToken(hash: "session", shortID: "kdk_bbbb", user: "otto", name: "login", kind: .session, expiresAt: nil, at: t0)
@@ -50,8 +50,9 @@ import Testing
         #expect(try await store.userCredentials(name: "otto")?.1 == "h2")
     }
 
-    @Test func theAuditLogKeepsWhoDidWhatInOrder() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func theAuditLogKeepsWhoDidWhatInOrder(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         try await store.appendAudit(AuditEntry(at: t0, actor: "ada", action: "login", outcome: "ok", source: "127.0.0.1"))
         try await store.appendAudit(AuditEntry(at: t0 + 1, actor: "otto", action: "config.push", cluster: "a", target: "web", outcome: "forbidden"))
         let all = try await store.audit(after: 0, limit: 10)

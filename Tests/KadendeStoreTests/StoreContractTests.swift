@@ -3,7 +3,8 @@ import KadendeModel
 import KadendeStore
 import Testing
 
-@Suite struct SQLiteStoreTests {
+/// The store contract: every test runs against SQLite and PostgreSQL (see `StoreFixture`).
+@Suite struct StoreContractTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kd-store-\(UUID())").path
     var path: String { dir + "/kadende.sqlite" }
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
@@ -20,8 +21,9 @@ import Testing
         NodeRecord(id: id, cluster: "default", group: "web", revision: 1, state: state, stateReason: "test", stateSince: t0, createdAt: t0)
     }
 
-    @Test func applyNumbersRevisionsAndSkipsIdenticalSpecs() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func applyNumbersRevisionsAndSkipsIdenticalSpecs(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         #expect(try await store.applyGroup(spec(), at: t0).group.revision == 1)
         let same = try await store.applyGroup(spec(), at: t0)
         #expect(!same.changed && same.group.revision == 1)
@@ -29,14 +31,15 @@ import Testing
         #expect(try await store.group(cluster: "default", name: "web")?.spec.size.desired == 3)
     }
 
-    @Test func everythingSurvivesReopening() async throws {
+    @Test(arguments: StoreKind.allCases) func everythingSurvivesReopening(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
         do {
-            let store = try SQLiteStore(path: path)
+            let store = try await fixture.open()
             _ = try await store.applyGroup(spec(), at: t0)
             try await store.recordNodeIntent(node("n-0000000000000001"), tokenHash: "h1", tokenExpiry: t0 + 900, at: t0)
             try await store.transition(nodeID: "n-0000000000000001", to: .provisioning, reason: "create", at: t0)
         }
-        let reopened = try SQLiteStore(path: path)
+        let reopened = try await fixture.open()
         let nodes = try await reopened.nodes(cluster: "default", group: "web")
         #expect(nodes.map(\.state) == [.provisioning])
         #expect(try await reopened.listEvents(cluster: nil, group: nil, after: 0, limit: 10).map(\.kind) == [.groupApplied, .nodeRequested, .nodeTransition])
@@ -50,8 +53,9 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
-    @Test func illegalTransitionIsRefusedAndChangesNothing() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func illegalTransitionIsRefusedAndChangesNothing(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.applyGroup(spec(), at: t0)
         try await store.recordNodeIntent(node("n-0000000000000001"), tokenHash: "h1", tokenExpiry: t0 + 900, at: t0)
         let before = try await store.listEvents(cluster: nil, group: nil, after: 0, limit: 100).count
@@ -63,8 +67,9 @@ import Testing
         #expect(try await store.listEvents(cluster: nil, group: nil, after: 0, limit: 100).count == before)
     }
 
-    @Test func tokensAreSingleUseAndExpire() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func tokensAreSingleUseAndExpire(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.applyGroup(spec(), at: t0)
         try await store.recordNodeIntent(node("n-0000000000000001"), tokenHash: "h1", tokenExpiry: t0 + 900, at: t0)
         try await store.recordNodeIntent(node("n-0000000000000002"), tokenHash: "h2", tokenExpiry: t0 + 900, at: t0)
@@ -94,8 +99,9 @@ import Testing
         #expect(voided?.code == .invalidToken)
     }
 
-    @Test func finishedNodesLoseTheirCertificates() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func finishedNodesLoseTheirCertificates(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.applyGroup(spec(), at: t0)
         try await store.recordNodeIntent(node("n-0000000000000001"), tokenHash: "h1", tokenExpiry: t0 + 900, at: t0)
         try await store.redeemToken(hash: "h1", certificate: .init(serial: "01", nodeID: "n-0000000000000001", notBefore: t0, notAfter: t0 + 60), at: t0)
@@ -103,8 +109,9 @@ import Testing
         #expect(try await store.certificate(serial: "01")?.revoked == true)
     }
 
-    @Test func eventsReachSubscribersAfterCommit() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func eventsReachSubscribersAfterCommit(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         let stream = store.events.subscribe()
         _ = try await store.applyGroup(spec(), at: t0)
         var iterator = stream.makeAsyncIterator()
@@ -113,8 +120,9 @@ import Testing
         #expect(try await store.listEvents(cluster: nil, group: nil, after: 0, limit: 1).first == event)
     }
 
-    @Test func deletedGroupIsPurgedOnlyWithoutLiveNodes() async throws {
-        let store = try SQLiteStore(path: path)
+    @Test(arguments: StoreKind.allCases) func deletedGroupIsPurgedOnlyWithoutLiveNodes(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
         _ = try await store.applyGroup(spec(), at: t0)
         try await store.recordNodeIntent(node("n-0000000000000001"), tokenHash: "h1", tokenExpiry: t0 + 900, at: t0)
         _ = try await store.markGroupDeleted(cluster: "default", name: "web", at: t0)
