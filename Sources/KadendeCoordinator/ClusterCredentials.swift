@@ -8,7 +8,7 @@ import class Foundation.JSONEncoder
 /// Each cluster's provider credentials: sealed by `SecretBox` before the store sees them, opened only when a
 /// provider call needs them, shown by the API only as a summary (never a value).
 struct ClusterCredentials: Sendable {
-    let store: SQLiteStore
+    let store: any Store
     let box: SecretBox
 
     struct Refusal: Error, CustomStringConvertible { var description: String }

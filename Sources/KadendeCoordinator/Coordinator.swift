@@ -23,7 +23,7 @@ import class Foundation.ProcessInfo
 /// ServiceGroup ordered by dependency (shutdown runs in reverse).
 public final class Coordinator: Sendable {
     public let configuration: CoordinatorConfiguration
-    public let store: SQLiteStore
+    public let store: any Store
     public let ca: CertificateAuthority
     public let gateway: AgentGateway
     public let tracker: HeartbeatTracker
@@ -120,7 +120,7 @@ public final class Coordinator: Sendable {
                            artifactTLS: artifactTLS, apiTLS: apiTLS, artifactPortBox: artifactPortBox)
     }
 
-    private init(configuration: CoordinatorConfiguration, store: SQLiteStore, ca: CertificateAuthority, gateway: AgentGateway,
+    private init(configuration: CoordinatorConfiguration, store: any Store, ca: CertificateAuthority, gateway: AgentGateway,
                  tracker: HeartbeatTracker, reconciler: ReconcileLoop, rollouts: RolloutLoop, providers: ProviderRegistry, credentials: ClusterCredentials, agentPort: Int,
                  artifacts: AgentArtifacts, artifactTLS: TLSConfiguration, apiTLS: TLSConfiguration?, artifactPortBox: PortBox) {
         self.artifacts = artifacts

@@ -12,7 +12,7 @@ import struct Foundation.Date
 struct CoordinatorAPI: ControlPlane {
     let coordinator: Coordinator
 
-    var store: SQLiteStore { coordinator.store }
+    var store: any Store { coordinator.store }
 
     func apply(yaml: String) async throws(APIError) -> APIApplyResult {
         let spec: GroupSpec

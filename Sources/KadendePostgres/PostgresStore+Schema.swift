@@ -88,6 +88,15 @@ extension PostgresStore {
             """,
             "INSERT INTO clusters(name, created_at) VALUES ('default', extract(epoch FROM now()))",
         ]),
+        // Replicas and the group leases they hold (see PostgresStore+Leases).
+        ("v2-leases", [
+            "CREATE TABLE replicas (id TEXT PRIMARY KEY, seen_at TIMESTAMPTZ NOT NULL)",
+            """
+            CREATE TABLE group_leases (
+              cluster TEXT NOT NULL, group_name TEXT NOT NULL, owner TEXT NOT NULL, term BIGINT NOT NULL,
+              expires_at TIMESTAMPTZ NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (cluster, group_name))
+            """,
+        ]),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under the write lock: replicas that

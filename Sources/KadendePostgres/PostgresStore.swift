@@ -82,6 +82,7 @@ public final class PostgresStore: Store {
             return try await client.withTransaction(logger: logger) { connection in
                 let session = PGSession(connection: connection, logger: self.logger)
                 try await session.query("SELECT pg_advisory_xact_lock($1)", [Self.writeLock])
+                try await Self.checkFence(session)
                 return try await body(session)
             }
         } catch {

@@ -88,6 +88,13 @@ public protocol Store: Sendable {
     func audit(after: Int64, limit: Int) async throws -> [AuditEntry]
     func listEvents(cluster: String?, group: String?, after: Int64, limit: Int) async throws -> [NodeEvent]
 
+    // Replicas
+    /// Renews `owner`'s group leases, takes expired or unowned ones up to a fair share among the live replicas
+    /// (giving back any beyond it), and returns what `owner` holds now. Expiry is by the database's clock.
+    func leaseGroups(owner: String, duration: Double) async throws -> [GroupLease]
+    /// Gives every lease of `owner` up at once (a graceful shutdown), so others take over without waiting.
+    func releaseLeases(owner: String) async throws
+
     // Enrolment and certificates
     /// Checks a token without using it up: returns the node it is bound to.
     func checkToken(hash: String, now: Date) async throws -> String

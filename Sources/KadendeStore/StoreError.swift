@@ -10,6 +10,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case tokenExpired = "token_expired"
         case tokenUsed = "token_used"
         case database
+        /// A write under a group lease that is no longer held (see `Fence`).
+        case fenced
     }
 
     public var code: Code

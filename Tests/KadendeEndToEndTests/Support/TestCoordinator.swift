@@ -58,7 +58,7 @@ final class InProcessCoordinator: Sendable {
         _ = await coordinator.httpPort()
     }
 
-    var store: SQLiteStore { coordinator.store }
+    var store: any Store { coordinator.store }
     var now: Date { clock?.now ?? Date() }
 
     /// Records a node intent as the reconcile loop would, returning the raw token user-data would carry.
