@@ -118,7 +118,7 @@ let package = Package(
         ]),
         // Composition root: wires store, gateway, reconcile loop and HTTP into one ServiceGroup.
         .target(name: "KadendeCoordinator", dependencies: [
-            "KadendeModel", "KadendeStore", "KadendePKI", "KadendeGateway", "KadendeReconciler", "KadendeRollout", "KadendeAuth",
+            "KadendeModel", "KadendeStore", "KadendePostgres", "KadendePKI", "KadendeGateway", "KadendeReconciler", "KadendeRollout", "KadendeAuth",
             "KadendeHealth", "KadendeProviders", "KadendeEC2", "KadendeHTTP", "KadendeAPI", "KadendeSupport", "KadendeWire", "KadendeBootstrap",
             "KadendeProbes", .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -132,7 +132,7 @@ let package = Package(
         ]),
         .target(name: "KadendeCLI", dependencies: [
             "KadendeAPI", "KadendeModel", "KadendeCoordinator", "KadendeProviders", "KadendeEC2", "KadendeWire", "KadendeAuth",
-            "KadendeStore", "KadendeSupport",
+            "KadendeStore", "KadendePostgres", "KadendeSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

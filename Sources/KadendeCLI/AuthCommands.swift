@@ -3,8 +3,10 @@ import Foundation
 import KadendeAPI
 import KadendeAuth
 import KadendeModel
+import KadendePostgres
 import KadendeStore
 import KadendeSupport
+import Logging
 
 /// Tokens `kadende login` saved, by coordinator URL, in `~/.config/kadende/tokens.json` (0600).
 enum SavedTokens {
@@ -84,6 +86,8 @@ struct UserCommand: AsyncParsableCommand {
         var admin = false
         @Option(help: "The coordinator's data directory: create the user in its store, without the API.")
         var dataDir: String?
+        @Option(help: "With replicas: the shared store (postgres:// URL, or KADENDE_STORE) to create the user in, without the API.")
+        var store: String?
         @Flag(help: "Make a random password and print it once.")
         var generatePassword = false
         @Flag(help: "With --data-dir: also mint an API token for the user (90 days) and print it once, for scripts.")
@@ -97,17 +101,23 @@ struct UserCommand: AsyncParsableCommand {
             } else {
                 password = try readPassword(prompt: "password for \(name): ")
             }
-            if let dataDir {
+            let storeURL = store ?? (dataDir == nil ? ProcessInfo.processInfo.environment["KADENDE_STORE"] : nil)
+            if dataDir != nil || storeURL != nil {
                 try PasswordHasher.check(password)
                 guard ResourceName.isValid(name) else { throw ValidationError("a user name is 1-63 lowercase letters, digits or '-'") }
-                let directory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
-                try SecureFile.makeDirectory(directory)  // the first admin may come before the first start
-                let store = try SQLiteStore(path: directory + "/kadende.sqlite")
+                let store: any Store
+                if let storeURL {
+                    store = try await PostgresStore.open(url: storeURL, logger: Logger(label: "kadende.cli"))
+                } else {
+                    let directory = URL(fileURLWithPath: dataDir ?? ".").standardizedFileURL.path
+                    try SecureFile.makeDirectory(directory)  // the first admin may come before the first start
+                    store = try SQLiteStore(path: directory + "/kadende.sqlite")
+                }
                 let now = Date()
                 _ = try await store.createUser(name: name, passwordHash: try PasswordHasher().hash(password), admin: admin, at: now)
                 try await store.appendAudit(AuditEntry(at: now, actor: name, action: "user.create", target: name + (admin ? " (admin)" : ""),
                                                        outcome: "ok", source: "cli (local)"))
-                print("user \(name) created\(admin ? " (admin)" : "") in \(dataDir)")
+                print("user \(name) created\(admin ? " (admin)" : "") in \(storeURL.map(PostgresStore.redacted) ?? dataDir ?? ".")")
                 if printToken {
                     let token = APIToken.mint()
                     _ = try await store.addAPIToken(hash: token.hash, shortID: token.shortID, user: name, name: "created with the user",

@@ -84,6 +84,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Turns on the simulated provider: its machines are lines in this file, played by kadende-loadgen (benchmarks only).")
     var simulatedSpool: String?
 
+    @Option(help: "The store: a postgres:// URL shared by replicas (also KADENDE_STORE, which keeps a password out of the process list); default the SQLite file in --data-dir.")
+    var store: String?
+
+    @Option(help: "With a shared store: this replica's name in leases and events (default host-pid-random).")
+    var replicaID: String?
+
+    @Option(help: "With a shared store: how long a group's lease outlives its last renewal (e.g. 6s); another replica takes the group after it.")
+    var leaseDuration: String = "6s"
+
+    @Option(help: "With a shared store: after taking a group over from another replica, how long nobody in it is convicted (e.g. 15s).")
+    var failoverGrace: String = "15s"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -122,6 +134,17 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--orphan-grace \(orphanGrace): expected a duration of at least 1s, such as 2m")
         }
         config.orphanGrace = orphans.value
+        config.storeURL = store ?? ProcessInfo.processInfo.environment["KADENDE_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let replicaID {
+            guard ResourceName.isValid(replicaID) else { throw ValidationError("--replica-id \(replicaID): 1-63 lowercase letters, digits or '-'") }
+            config.replica.id = replicaID
+        }
+        guard let lease = Seconds(parsing: leaseDuration), (1...300).contains(lease.value) else {
+            throw ValidationError("--lease-duration \(leaseDuration): expected 1s to 5m, such as 6s")
+        }
+        config.replica.leaseDuration = lease.value
+        guard let failover = Seconds(parsing: failoverGrace) else { throw ValidationError("--failover-grace \(failoverGrace): expected a duration such as 15s") }
+        config.replica.failoverGrace = failover.value
         guard let lifetime = Seconds(parsing: enrolmentTokenLifetime), lifetime.value > 0 else {
             throw ValidationError("--enrolment-token-lifetime \(enrolmentTokenLifetime): expected a duration such as 15m")
         }

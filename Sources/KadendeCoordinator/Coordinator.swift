@@ -6,6 +6,7 @@ import KadendeGateway
 import KadendeHTTP
 import KadendeModel
 import KadendePKI
+import KadendePostgres
 import KadendeProviders
 import KadendeStore
 import KadendeWire
@@ -50,7 +51,12 @@ public final class Coordinator: Sendable {
     public static func build(_ configuration: CoordinatorConfiguration) async throws -> Coordinator {
         try SecureFile.makeDirectory(configuration.dataDirectory)
         let now = configuration.now()
-        let store = try SQLiteStore(path: configuration.dataDirectory + "/kadende.sqlite")
+        let store: any Store
+        if let url = configuration.storeURL {
+            store = try await PostgresStore.open(url: url, logger: configuration.logger)
+        } else {
+            store = try SQLiteStore(path: configuration.dataDirectory + "/kadende.sqlite")
+        }
         let ca = try CertificateAuthority.loadOrCreate(in: configuration.dataDirectory + "/pki", now: now)
         let serverKey = try loadOrCreateKey(configuration.dataDirectory + "/pki/server-key.pem")
         var logger = configuration.logger
@@ -109,7 +115,7 @@ public final class Coordinator: Sendable {
                              agentPort: agentPort, artifactPort: { artifactPortBox.value }, artifacts: artifacts,
                              caCertificatePEM: try CertificateTools.pem(ca.certificate), arch: Architecture.current),
             restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace, metrics: metrics,
-            now: configuration.now, logger: logger)
+            replica: configuration.replica, now: configuration.now, logger: logger)
         if artifacts.available().isEmpty {
             logger.notice("no agent artifacts to serve: machines booted by cloud-init need --agent-artifacts or bootstrap.agent")
         }

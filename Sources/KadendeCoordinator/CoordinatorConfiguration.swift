@@ -45,6 +45,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var restartGrace: Double = 15
     public var orphanGrace: Double = 120
     public var maxFrameSize: Int = 1 << 20
+    /// Nil: the embedded SQLite file in the data directory. A `postgres://` URL: a store shared by replicas, each
+    /// owning a share of the groups through leases.
+    public var storeURL: String?
+    public var replica = ReplicaSettings(id: ReplicaSettings.defaultID())
     public var now: @Sendable () -> Date = { Date() }
     public var logger: Logger
 

@@ -57,6 +57,8 @@ public final class ReconcileLoop: Service, Sendable {
     let restartGrace: Double
     let orphanGrace: Double
     let metrics: CoordinatorMetrics
+    let replica: ReplicaSettings
+    let ownership = Mutex(Ownership())
     let now: @Sendable () -> Date
     let logger: Logger
     let startedAt: Date
@@ -70,7 +72,7 @@ public final class ReconcileLoop: Service, Sendable {
     static let selfCheckMinimumNodes = 4
 
     init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, prober: ExternalProber,
-         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, now: @escaping @Sendable () -> Date, logger: Logger) {
+         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, replica: ReplicaSettings, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
         self.providers = providers
         self.tracker = tracker
@@ -80,6 +82,7 @@ public final class ReconcileLoop: Service, Sendable {
         self.restartGrace = restartGrace
         self.orphanGrace = orphanGrace
         self.metrics = metrics
+        self.replica = replica
         self.now = now
         self.logger = logger
         let started = now()
@@ -91,6 +94,16 @@ public final class ReconcileLoop: Service, Sendable {
     public func wake() { woken.store(true, ordering: .relaxed) }
 
     public func run() async throws {
+        let keeper = leaseKeeper()
+        let flusher = heartbeatFlusher()
+        defer {
+            keeper.cancel()
+            flusher.cancel()
+        }
+        // A graceful stop hands this replica's groups over at once instead of after their leases run out.
+        defer { Task { [store, replica, logger] in
+            do { try await store.releaseLeases(owner: replica.id) } catch { logger.warning("cannot release group leases", metadata: ["error": "\(error)"]) }
+        } }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let next = await reconcileAll()
             // Short ticks keep a wake-up prompt without a second channel; the plan says when work is due.
@@ -109,13 +122,25 @@ public final class ReconcileLoop: Service, Sendable {
     public func reconcileAll() async -> Date {
         var next = now().addingTimeInterval(5)
         do {
-            try await store.recordHeartbeats(tracker.drainDirty())
+            await flushHeartbeats()
+            // The keeper renews in the background; a pass that finds the renewal stale (the first pass, a clock that
+            // moved) renews first rather than skip every group.
+            let now = self.now()
+            if ownership.withLock({ $0.renewedAt.map { now.timeIntervalSince($0) >= replica.leaseDuration / 4 || now < $0 } ?? true }) {
+                await renewLeases()
+            }
             let groups = try await store.groups(cluster: nil)
             let hold = try await selfCheck(groups)
             for group in groups {
-                next = min(next, await reconcile(group, hold: hold))
+                // Only the group's owner reconciles it, and every write it makes is fenced by the lease's term.
+                guard let lease = lease("\(group.cluster)/\(group.name)") else { continue }
+                let groupHold = hold ?? failoverHold(lease)
+                next = min(next, await Fence.$current.withValue(lease) { await reconcile(group, hold: groupHold) })
             }
-            await sweepOrphans(groups)
+            // Orphans of vanished groups: swept by the replica that owns the first group (or the only coordinator).
+            if groups.isEmpty || lease("\(groups[0].cluster)/\(groups[0].name)") != nil {
+                await sweepOrphans(groups)
+            }
         } catch {
             // The store is unreachable: nothing is planned, so nobody is convicted on a view that cannot be
             // recorded.
@@ -153,7 +178,9 @@ public final class ReconcileLoop: Service, Sendable {
             let live = try await store.allLiveNodes().filter { $0.state == .healthy || $0.state == .suspect }
             let fresh = live.filter { node in
                 let interval = intervals["\(node.cluster)/\(node.group)"] ?? 1
-                return tracker.lastHeartbeat(node.id).map { now.timeIntervalSince($0) < 3 * interval } ?? false
+                // Heard here, or by another replica (through the store).
+                let last = [tracker.lastHeartbeat(node.id), node.lastHeartbeat].compactMap { $0 }.max()
+                return last.map { now.timeIntervalSince($0) < 3 * interval } ?? false
             }.count
             if live.count >= Self.selfCheckMinimumNodes, fresh * 2 < live.count {
                 hold = "self-check: only \(fresh) of \(live.count) agents heard from recently; the coordinator may be the one cut off"
@@ -201,7 +228,7 @@ public final class ReconcileLoop: Service, Sendable {
             ObservedNode(
                 id: record.id, state: record.state, stateSince: record.stateSince, createdAt: record.createdAt,
                 instanceID: record.instanceID, convictedAt: record.convictedAt,
-                signals: signals(for: record, seen: tracker.snapshot(record.id)))
+                signals: signals(for: record, seen: tracker.snapshot(record.id), interval: group.spec.health.heartbeatInterval.value))
         }
         let plan = Reconciler.plan(.init(
             spec: group.spec, deleted: group.deleted, nodes: observed,
@@ -268,12 +295,20 @@ public final class ReconcileLoop: Service, Sendable {
     }
 
     /// One node's signals, except the provider's view (the plan adds it from the group's list).
-    func signals(for record: NodeRecord, seen: HeartbeatTracker.Snapshot) -> HealthSignals {
+    func signals(for record: NodeRecord, seen: HeartbeatTracker.Snapshot, interval: Double? = nil) -> HealthSignals {
         let (watchStart, restart) = memory.withLock { ($0.watchStart, $0.agentRestarts[record.id]) }
         // Silence counts from the last heartbeat, or from when this coordinator began watching: the node's
         // creation, or for older nodes the coordinator's start plus a grace in which agents reconnect.
-        return HealthSignals(lastHeartbeat: seen.last, history: seen.history, watchedSince: max(record.createdAt, watchStart),
-                             createdAt: record.createdAt, connected: seen.connected, instance: nil,
+        // An agent connected to another replica: its heartbeats reach this one through the store (flushed every
+        // second), and its connection counts as open while they keep coming.
+        var last = seen.last
+        var connected = seen.connected
+        if !seen.connected, let stored = record.lastHeartbeat, stored > (seen.last ?? .distantPast) {
+            last = stored
+            connected = now().timeIntervalSince(stored) < 3 * (interval ?? 1) + 1
+        }
+        return HealthSignals(lastHeartbeat: last, history: seen.connected ? seen.history : HeartbeatHistory(), watchedSince: max(record.createdAt, watchStart),
+                             createdAt: record.createdAt, connected: connected, instance: nil,
                              probes: seen.probes, external: prober.results(record.id), agentRestartRequested: restart)
     }
 

@@ -66,8 +66,10 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
     func pass() async {
         await flush()
         do {
+            // The owner of a group runs its rollouts, under the group's lease.
             for rollout in try await store.activeRollouts() {
-                try await step(rollout)
+                guard let lease = reconciler.lease("\(rollout.cluster)/\(rollout.group)") else { continue }
+                try await Fence.$current.withValue(lease) { try await step(rollout) }
             }
         } catch {
             logger.error("rollout pass failed", metadata: ["error": "\(error)"])

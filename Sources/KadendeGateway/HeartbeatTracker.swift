@@ -81,6 +81,11 @@ public final class HeartbeatTracker: Sendable {
     public var connectedCount: Int { state.withLock { $0.connected.count } }
 
     /// Heartbeats received since the last drain, for a batched store write.
+    /// Puts back heartbeats whose write to the store failed, so the next flush tries them again.
+    public func markDirty(_ beats: [String: Date]) {
+        state.withLock { s in for id in beats.keys where s.entries[id] != nil { s.dirty.insert(id) } }
+    }
+
     public func drainDirty() -> [String: Date] {
         state.withLock { s in
             var out: [String: Date] = [:]

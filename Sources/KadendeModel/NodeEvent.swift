@@ -56,6 +56,8 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         case quotaSet = "cluster.quota_set"
         case clusterCreated = "cluster.created"
         case clusterDeleted = "cluster.deleted"
+        /// A coordinator replica took the group's lease.
+        case ownerChanged = "group.owner_changed"
         case quotaReached = "group.quota_reached"
     }
 }
