@@ -138,6 +138,7 @@ extension ReconcileLoop {
         let now = self.now()
         let record = NodeRecord(id: nodeID, cluster: context.group.cluster, group: context.group.name, revision: context.group.revision,
                                 state: .requested, stateReason: reason, stateSince: now, createdAt: now)
+        Failpoint.hit("before-intent")
         try await store.recordNodeIntent(record, tokenHash: minted.hash, tokenExpiry: now.addingTimeInterval(enrolment.tokenLifetime), at: now)
         var context = context
         context.nodes[nodeID] = record

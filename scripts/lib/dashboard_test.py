@@ -162,6 +162,17 @@ def main():
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+        # Process nodes outlive their coordinator (it adopts them when it starts again): end them with the test.
+        try:
+            with open(os.path.join(data, "process", "instances.json")) as f:
+                for instance in json.load(f):
+                    for pid, group in ((instance.get("pid"), True), (instance.get("agentPID"), False)):
+                        try:
+                            os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
+                        except (ProcessLookupError, TypeError, PermissionError):
+                            pass
+        except (OSError, ValueError):
+            pass
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -10,6 +10,8 @@ final class ServerProcess: @unchecked Sendable {
     /// A network namespace the server (and the CLI talking to it) runs in, or nil for the test's own.
     let namespace: String?
     var extraArguments: [String] = []
+    /// A shared store (postgres:// URL): the server runs as one replica of several.
+    var storeURL: String?
     /// Added to the environment the server inherits from the test.
     var environment: [String: String] = [:]
     /// The API token of the admin the tests act as (see `ensureAdmin`).
@@ -34,6 +36,14 @@ final class ServerProcess: @unchecked Sendable {
     var scheme = "http"
     var url: String { "\(scheme)://127.0.0.1:\(httpPort)" }
 
+    func setPorts(http: Int, agent: Int) {
+        httpPort = http
+        agentPort = agent
+    }
+
+    /// Acts as the admin another replica made (they share the store).
+    func adoptAdmin(of other: ServerProcess) { token = other.token }
+
     /// Listen on the ports another server uses (to test what happens when they are taken).
     func usePorts(of other: ServerProcess) {
         httpPort = other.httpPort
@@ -55,7 +65,7 @@ final class ServerProcess: @unchecked Sendable {
         (process.executableURL, process.arguments) = command(Paths.kadende, [
             "server", "--data-dir", dataDirectory,
             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
-            "--agent-path", Paths.agent, "--log-level", "info", "--artifact-port", "0"] + extraArguments)
+            "--agent-path", Paths.agent, "--log-level", "info", "--artifact-port", "0"] + (storeURL.map { ["--store", $0] } ?? []) + extraArguments)
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, mine in mine } }
         let stdout = Pipe()
         process.standardOutput = stdout
@@ -95,7 +105,8 @@ final class ServerProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Paths.kadende)
-        process.arguments = ["user", "create", "admin", "--admin", "--data-dir", dataDirectory, "--generate-password", "--print-token"]
+        process.arguments = ["user", "create", "admin", "--admin", "--generate-password", "--print-token"]
+            + (storeURL.map { ["--store", $0] } ?? ["--data-dir", dataDirectory])
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

@@ -115,12 +115,24 @@ public final class Agent: Sendable {
         }
     }
 
+    /// A coordinator that accepts the connection but never answers (stopped, hung, or a port that is not a
+    /// coordinator) would hold the agent forever: the TLS handshake and the first answer must come within this,
+    /// or the connection is closed and the agent tries the next coordinator.
+    static let answerTimeout: TimeAmount = .seconds(10)
+
+    static func answerDeadline(_ channel: NIOAsyncChannel<Frame, Frame>) -> Scheduled<Void> {
+        let raw = channel.channel
+        return raw.eventLoop.scheduleTask(in: answerTimeout) { raw.close(promise: nil) }
+    }
+
     // MARK: Enrolment
 
     func enrol(endpoint: Endpoint) async throws {
         let key = P256.Signing.PrivateKey()
         let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: key)
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: nil, maxFrameSize: maxFrameSize, logger: logger)
+        let deadline = Self.answerDeadline(channel)
+        defer { deadline.cancel() }
         let request = Enrol(nodeID: nodeID, token: settings.config.token, csrDER: csr)
         let enrolled: Enrolled = try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(WireCodec.encode(.enrol(request)))
@@ -157,6 +169,7 @@ public final class Agent: Sendable {
 
     func session(endpoint: Endpoint, identity: NodeIdentity, onWelcome: () -> Void) async throws {
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: identity, maxFrameSize: maxFrameSize, logger: logger)
+        let deadline = Self.answerDeadline(channel)
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(WireCodec.encode(.hello(Hello(nodeID: nodeID, agentVersion: AgentVersion.current, config: config.current))))
             var frames = inbound.makeAsyncIterator()
@@ -167,6 +180,7 @@ public final class Agent: Sendable {
             case nil: throw AgentError("coordinator closed the connection before welcome")
             case let other?: throw AgentError("expected welcome, got \(other.type.map { "\($0)" } ?? "unknown")")
             }
+            deadline.cancel()
             onWelcome()
             logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)",
                                                 "probes": "\(welcome.probes?.count ?? 0)"])

@@ -1,0 +1,164 @@
+import Foundation
+import KadendeAPI
+import KadendeModel
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Coordinator replicas on a real PostgreSQL (started by `scripts/test`), with nodes on the example provider plugin,
+/// whose machines (agent processes) and state live outside any coordinator, as a cloud's would: an owner killed
+/// with -9 is replaced by another replica without replacing a node, a paused owner is fenced off, and PostgreSQL
+/// restarted in the middle of a reconcile loses and duplicates nothing.
+@Suite(.serialized) struct HATests {
+    static func group(_ name: String, desired: Int) -> String {
+        """
+        name: \(name)
+        provider: local
+        size: {desired: \(desired), min: 0, max: 8}
+        health: {heartbeatInterval: 500ms, heartbeatTimeout: 4s}
+        """
+    }
+
+    struct PluginInstance: Decodable { var id: String; var pid: Int32; var state: String?; var tags: [String: String] }
+    struct PluginState: Decodable { var instances: [PluginInstance] }
+
+    func instances(_ dir: String, group: String) -> [PluginInstance] {
+        guard let data = FileManager.default.contents(atPath: dir + "/plugin/instances.json"),
+              let state = try? JSONDecoder().decode(PluginState.self, from: data) else { return [] }
+        return state.instances.filter { $0.tags[InstanceTag.group] == group }
+    }
+
+    func replicas(_ count: Int, _ dir: String, failpoint: String? = nil) throws -> Replicas? {
+        try Replicas.make(count, directory: dir) { server in
+            server.extraArguments += ["--provider-plugin", "local=" + Paths.root.appendingPathComponent("examples/plugins/kadende-local-plugin").path]
+            server.environment = ["KADENDE_LOCAL_PLUGIN_DIR": dir + "/plugin", "KADENDE_AGENT_PATH": Paths.agent]
+            if let failpoint { server.environment["KADENDE_FAILPOINT"] = failpoint }
+        }
+    }
+
+    func cleanUp(_ replicas: Replicas, _ dir: String) {
+        replicas.cleanUp()
+        if let data = FileManager.default.contents(atPath: dir + "/plugin/instances.json"),
+           let state = try? JSONDecoder().decode(PluginState.self, from: data) {
+            for instance in state.instances { kill(-instance.pid, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func apply(_ server: ServerProcess, _ dir: String, _ name: String, desired: Int) async throws {
+        try Self.group(name, desired: desired).write(toFile: "\(dir)/\(name).yaml", atomically: true, encoding: .utf8)
+        _ = try await server.cliWaiting(["group", "apply", "-f", "\(dir)/\(name).yaml", "--wait", "--timeout", "120"])
+    }
+
+    @Test func anOwnerKilledWithSIGKILLIsReplacedByAnotherReplicaWithoutReplacingANode() async throws {
+        let dir = try Paths.temporaryDirectory("ha-kill")
+        guard let replicas = try replicas(2, dir) else { return }
+        defer { cleanUp(replicas, dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
+        try await replicas.startAll()
+        let (first, second) = (replicas.servers[0], replicas.servers[1])
+        // Two groups, two replicas: each owns one (the first gives "web" back to the second, its fair share).
+        try await apply(first, dir, "api", desired: 2)
+        try await apply(first, dir, "web", desired: 3)
+        try await eventually("each replica owns one group") {
+            try replicas.owner(of: "web", asking: first) == "replica-2" && replicas.owner(of: "api", asking: first) == "replica-1"
+        }
+        try await eventually("web is healthy under its new owner") {
+            let nodes = try second.nodes(group: "web")
+            return nodes.count == 3 && nodes.allSatisfy { $0.state == .healthy }
+        }
+        let before = Set(try first.nodes(group: "web").map(\.id))
+        let cursor = try first.events(group: "web").last?.seq ?? 0
+
+        // The owner of web dies as a power cut would: the other replica takes web over once its lease runs out.
+        replicas.servers[1].kill9()
+        try await eventually("replica-1 owns web", limit: .seconds(60)) { try replicas.owner(of: "web", asking: first) == "replica-1" }
+        let takeover = try #require(try first.events(group: "web", after: cursor).last { $0.kind == .ownerChanged })
+        #expect(takeover.reason.contains("term 3"), "\(takeover.reason)")
+
+        // Past the failover grace, with every agent heard again (through either replica): the same nodes, healthy.
+        try await eventually("the grace is over and every web node is judged healthy by its new owner", limit: .seconds(90)) {
+            let detail: APIGroupDetail = try first.json(["group", "get", "web"])
+            return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == 3
+                && detail.nodes.allSatisfy { $0.state == .healthy && $0.verdict == "healthy" && $0.connected }
+        }
+        #expect(Set(try first.nodes(group: "web").map(\.id)) == before, "no node replaced because of the failover")
+        let after = try first.events(group: "web", after: cursor)
+        #expect(!after.contains { $0.kind == .nodeRequested || $0.kind == .nodeConvicted || $0.reason.contains("→ unhealthy") },
+                "\(after.map(\.reason))")
+        #expect(instances(dir, group: "web").count == 3)
+    }
+
+    @Test func aPausedOwnerIsFencedOffWhenItResumes() async throws {
+        let dir = try Paths.temporaryDirectory("ha-pause")
+        guard let replicas = try replicas(2, dir) else { return }
+        defer { cleanUp(replicas, dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
+        let (first, second) = (replicas.servers[0], replicas.servers[1])
+        // The first replica stops itself (SIGSTOP) just before it writes a new node's intent, after it checked its lease.
+        first.environment["KADENDE_FAILPOINT"] = "before-intent:stop"
+        try await replicas.start(first)
+        try "name: web\nprovider: local\nsize: {desired: 1, min: 0, max: 8}\nhealth: {heartbeatInterval: 500ms, heartbeatTimeout: 4s}\n"
+            .write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
+        try first.cli(["group", "apply", "-f", dir + "/web.yaml"])
+        try await eventually("the owner stopped before writing") { first.isStopped }
+        try await replicas.start(second)
+
+        // The second replica takes web once the paused owner's lease has run out, and makes the node itself.
+        try await eventually("replica-2 owns web", limit: .seconds(60)) { try replicas.owner(of: "web", asking: second) == "replica-2" }
+        try await eventually("web has its node", limit: .seconds(120)) {
+            let nodes = try second.nodes(group: "web")
+            return nodes.count == 1 && nodes.allSatisfy { $0.state == .healthy }
+        }
+        // The paused owner resumes in the middle of its write: the store refuses it.
+        let log = first.dataDirectory + "/server.log"
+        kill(first.process!.processIdentifier, SIGCONT)
+        try await eventually("the resumed owner's write is fenced off") {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("no longer holds group default/web")
+        }
+        let nodes = try second.nodes(group: "web")
+        #expect(nodes.count == 1, "the fenced write made no second node: \(nodes.map(\.id))")
+        #expect(instances(dir, group: "web").count == 1, "and no second machine")
+        let requested = try second.events(group: "web").filter { $0.kind == .nodeRequested }
+        #expect(requested.count == 1, "nothing of the fenced intent is in the store: \(requested.map(\.reason))")
+    }
+
+    @Test func postgreSQLRestartedInTheMiddleOfAReconcileLosesAndDuplicatesNothing() async throws {
+        let dir = try Paths.temporaryDirectory("ha-pg-restart")
+        guard let replicas = try replicas(1, dir) else { return }
+        defer { cleanUp(replicas, dir) }
+        let environment = ProcessInfo.processInfo.environment
+        let control = try #require(environment["KADENDE_TEST_POSTGRES_CTL"]), data = try #require(environment["KADENDE_TEST_POSTGRES_DATA"])
+        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
+        let server = replicas.servers[0]
+        // The coordinator stops itself right after it wrote a node's intent and before it calls the provider: a
+        // reconcile in the middle of its writes.
+        server.environment["KADENDE_FAILPOINT"] = "after-intent:stop"
+        try await replicas.startAll()
+        try "name: web\nprovider: local\nsize: {desired: 3, min: 0, max: 8}\nhealth: {heartbeatInterval: 500ms, heartbeatTimeout: 4s}\n"
+            .write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
+        try server.cli(["group", "apply", "-f", dir + "/web.yaml"])
+        try await eventually("the coordinator stopped mid-reconcile") { server.isStopped }
+
+        // PostgreSQL restarts under it: every connection it had is gone when it resumes.
+        let restart = Process()
+        restart.executableURL = URL(fileURLWithPath: "/bin/sh")
+        restart.arguments = ["-c", "\(control) -D '\(data)' -m fast -w -t 60 restart > /dev/null"]
+        try restart.run()
+        restart.waitUntilExit()
+        #expect(restart.terminationStatus == 0)
+        kill(server.process!.processIdentifier, SIGCONT)
+
+        try await eventually("3 healthy nodes after the restart", limit: .seconds(180)) {
+            let nodes = try server.nodes(group: "web")
+            return nodes.count == 3 && nodes.allSatisfy { $0.state == .healthy }
+        }
+        let nodes = try server.nodes(group: "web")
+        let machines = instances(dir, group: "web")
+        #expect(machines.count == 3, "no duplicate machine: \(machines.map(\.id))")
+        #expect(Set(machines.compactMap { $0.tags[InstanceTag.node] }) == Set(nodes.map(\.id)), "no lost node: every machine is a node's")
+        let log = try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8)
+        #expect(log.contains("PostgreSQL"), "the store's failure was seen and survived")
+    }
+}
