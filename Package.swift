@@ -194,7 +194,7 @@ let package = Package(
         ], path: "agent/Tests/KadendeAgentTests"),
         .testTarget(name: "KadendeEndToEndTests", dependencies: [
             "KadendeCoordinator", "KadendeCLI", "KadendeAPI", "KadendeModel", "KadendeStore", "KadendePKI",
-            "KadendeWire", "KadendeGateway", "KadendeAgent", "KadendeEC2", "KadendeProviders",
+            "KadendeWire", "KadendeGateway", "KadendeAgent", "KadendeEC2", "KadendeProviders", "KadendeSupport",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
