@@ -27,16 +27,12 @@ extension PostgresStore {
             try await Self.refuseIfActive(db, cluster: cluster, group: group)
             let number = (try await db.scalar("SELECT max(revision) FROM config_revisions WHERE cluster = $1 AND group_name = $2",
                                               [cluster, group], as: Int.self) ?? 0) + 1
-            var config = push.content
-            config.revision = number
-            for i in config.files.indices { config.files[i].sha256 = ConfigRevision.sha256(config.files[i].content) }
-            config.digest = config.contentDigest()
+            let config = push.stored(as: number)
             try await db.query("""
                 INSERT INTO config_revisions(cluster, group_name, revision, content, digest, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
                 """, [cluster, group, number, try Self.json(config), config.digest, push.message, at.timeIntervalSince1970])
             let record = ConfigRevisionRecord(cluster: cluster, group: group, config: config, message: push.message, createdAt: at)
-            let reason = "revision \(number) pushed to \(push.target.description) (\(push.rollout.strategy.rawValue), batch \(push.rollout.batch), bake \(push.rollout.bake))"
-                + (push.message.map { ": \($0.prefix(200))" } ?? "")
+            let reason = push.pushedReason(number)
             let rollout = try await Self.insertRollout(db, cluster: cluster, group: group, revision: number, previous: g.configRevision,
                                                        kind: .push, target: push.target, policy: push.rollout, reason: reason, at: at)
             let event = try await Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: group, nodeID: nil, kind: .configPushed,

@@ -8,15 +8,8 @@ import class Foundation.JSONEncoder
 
 /// Row mapping and the statements several operations share; all run inside the caller's transaction.
 extension PostgresStore {
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
+    static func json<T: Encodable>(_ value: T) throws -> String { try StoredJSON.encode(value) }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try StoredJSON.decode(type, text) }
 
     static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
 
@@ -127,7 +120,7 @@ extension PostgresStore {
 
     static func requireCluster(_ db: PGSession, _ name: String) async throws {
         guard try await db.one("SELECT 1 FROM clusters WHERE name = $1", [name]) != nil else {
-            throw StoreError(.notFound, "cluster \(name) does not exist (an admin creates it: kadende cluster create \(name))")
+            throw StoreError.noSuchCluster(name)
         }
     }
 }

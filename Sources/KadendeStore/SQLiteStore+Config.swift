@@ -32,16 +32,12 @@ extension SQLiteStore {
             try Self.refuseIfActive(db, cluster: cluster, group: group)
             let number = (try Int.fetchOne(db, sql: "SELECT max(revision) FROM config_revisions WHERE cluster = ? AND group_name = ?",
                                            arguments: [cluster, group]) ?? 0) + 1
-            var config = push.content
-            config.revision = number
-            for i in config.files.indices { config.files[i].sha256 = ConfigRevision.sha256(config.files[i].content) }
-            config.digest = config.contentDigest()
+            let config = push.stored(as: number)
             try db.execute(sql: """
                 INSERT INTO config_revisions(cluster, group_name, revision, content, digest, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [cluster, group, number, try Self.json(config), config.digest, push.message, at.timeIntervalSince1970])
             let record = ConfigRevisionRecord(cluster: cluster, group: group, config: config, message: push.message, createdAt: at)
-            let reason = "revision \(number) pushed to \(push.target.description) (\(push.rollout.strategy.rawValue), batch \(push.rollout.batch), bake \(push.rollout.bake))"
-                + (push.message.map { ": \($0.prefix(200))" } ?? "")
+            let reason = push.pushedReason(number)
             let rollout = try Self.insertRollout(db, cluster: cluster, group: group, revision: number, previous: g.configRevision,
                                                  kind: .push, target: push.target, policy: push.rollout, reason: reason, at: at)
             let event = try Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: group, nodeID: nil, kind: .configPushed,
@@ -187,15 +183,8 @@ extension SQLiteStore {
                              target: target, policy: policy, state: .running, reason: reason, createdAt: at, updatedAt: at)
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(text.utf8))
-    }
+    static func json<T: Encodable>(_ value: T) throws -> String { try StoredJSON.encode(value) }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T { try StoredJSON.decode(type, text) }
 
     static func revisionRecord(_ row: Row) throws -> ConfigRevisionRecord {
         ConfigRevisionRecord(cluster: row["cluster"], group: row["group_name"], config: try decode(ConfigRevision.self, row["content"]),

@@ -61,7 +61,7 @@ extension SQLiteStore {
 
     static func requireCluster(_ db: Database, _ name: String) throws {
         guard try Row.fetchOne(db, sql: "SELECT 1 FROM clusters WHERE name = ?", arguments: [name]) != nil else {
-            throw StoreError(.notFound, "cluster \(name) does not exist (an admin creates it: kadende cluster create \(name))")
+            throw StoreError.noSuchCluster(name)
         }
     }
 

@@ -24,3 +24,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code.rawValue): \(message)" }
 }
+
+extension StoreError {
+    /// What every store says of a cluster nobody created.
+    public static func noSuchCluster(_ name: String) -> StoreError {
+        StoreError(.notFound, "cluster \(name) does not exist (an admin creates it: kadende cluster create \(name))")
+    }
+}
