@@ -111,10 +111,12 @@ def main():
     try:
         for size in sizes:
             with open(f"{work}/sim.yaml", "w") as f:
-                f.write(f"name: sim\nprovider: simulated\nsize: {{desired: {size}, min: 1, max: 20000}}\n"
+                f.write(f"name: sim\nprovider: simulated\nsize: {{desired: {size}, min: 1, max: 10000}}\n"
                         "health: {heartbeatInterval: 1s, heartbeatTimeout: 10s}\n")
-            subprocess.run([f"{a.bin}/kadende", "group", "apply", "-f", f"{work}/sim.yaml", "--coordinator", url],
-                           check=True, capture_output=True, timeout=60)
+            applied = subprocess.run([f"{a.bin}/kadende", "group", "apply", "-f", f"{work}/sim.yaml", "--coordinator", url],
+                                     capture_output=True, text=True, timeout=60)
+            if applied.returncode != 0:
+                sys.exit(f"bench_scale: apply failed: {applied.stderr.strip()}")
             wait(f"{size} agents connected", 1200, lambda: loadgen_status(status)["connected"] >= size)
             wait(f"{size} nodes healthy", 600, lambda: api(url, "/v1/groups")[0]["healthy"] >= size)
             time.sleep(5)  # past the burst of enrolments
