@@ -1,16 +1,22 @@
 import KadendeStore
 
 /// Group leases among coordinator replicas. Expiry is by the database's clock (`now()`), never a replica's: a
-/// replica whose clock drifts or that was paused cannot believe it still holds what it lost. Every lease
-/// operation is a write, so it is serialised with the fenced writes that check the lease.
+/// replica whose clock drifts or that was paused cannot believe it still holds what it lost. Takeovers run under the
+/// write lock, so they are serialised with the fenced writes that check the lease; renewals of unexpired leases need
+/// no lock (a takeover needs an expired row, and row locks order the two).
 extension PostgresStore {
     public func leaseGroups(owner: String, duration: Double) async throws -> [GroupLease] {
-        try await write { db in
-            let ttl = "make_interval(secs => $2)"
+        // Renewing what one still holds needs no write lock: it cannot race a takeover, which needs an expired row
+        // (row locks order the two), so a replica keeps its leases even while bulk writes queue for the lock.
+        try await read { db in
             try await db.query("""
                 INSERT INTO replicas(id, seen_at) VALUES ($1, now()) ON CONFLICT(id) DO UPDATE SET seen_at = now()
                 """, [owner])
-            try await db.query("UPDATE group_leases SET expires_at = now() + \(ttl) WHERE owner = $1 AND expires_at > now()", [owner, duration])
+            try await db.query("UPDATE group_leases SET expires_at = now() + make_interval(secs => $2) WHERE owner = $1 AND expires_at > now()",
+                               [owner, duration])
+        }
+        // Taking and giving back groups waits for no one either: when bulk writes hold the lock, it is for the next round.
+        let claimed = try await writeIfFree { db in
             // Leases of groups that are gone go with them.
             try await db.query("""
                 DELETE FROM group_leases l WHERE NOT EXISTS (SELECT 1 FROM groups g WHERE g.cluster = l.cluster AND g.name = l.group_name)
@@ -49,6 +55,12 @@ extension PostgresStore {
                 if let term { mine.append(GroupLease(cluster: cluster, group: group, owner: owner, term: term, acquired: true)) }
             }
             return mine
+        }
+        if let claimed { return claimed }
+        return try await read { db in
+            try await db.query("""
+                SELECT cluster, group_name, term FROM group_leases WHERE owner = $1 AND expires_at > now() ORDER BY cluster, group_name
+                """, [owner]).map { GroupLease(cluster: try $0.get("cluster"), group: try $0.get("group_name"), owner: owner, term: try $0.get("term"), acquired: false) }
         }
     }
 

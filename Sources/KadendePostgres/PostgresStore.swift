@@ -90,6 +90,20 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// Like `write`, but gives up at once (nil) when another write holds the lock, instead of queueing behind it.
+    func writeIfFree<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T? {
+        do {
+            return try await client.withTransaction(logger: logger) { connection -> T? in
+                let session = PGSession(connection: connection, logger: self.logger)
+                guard try await session.scalar("SELECT pg_try_advisory_xact_lock($1)", [Self.writeLock], as: Bool.self) == true else { return nil }
+                try await Self.checkFence(session)
+                return try await body(session)
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
     /// Store errors pass through (also from inside a transaction); the database's become `database` errors that
     /// say what failed without the statement's values.
     static func mapped(_ error: any Error) -> any Error {
