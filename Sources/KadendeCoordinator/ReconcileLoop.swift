@@ -100,20 +100,23 @@ public final class ReconcileLoop: Service, Sendable {
             keeper.cancel()
             flusher.cancel()
         }
-        // A graceful stop hands this replica's groups over at once instead of after their leases run out.
-        defer { Task { [store, replica, logger] in
-            do { try await store.releaseLeases(owner: replica.id) } catch { logger.warning("cannot release group leases", metadata: ["error": "\(error)"]) }
-        } }
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        passes: while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let next = await reconcileAll()
             // Short ticks keep a wake-up prompt without a second channel; the plan says when work is due.
             while now() < next && !woken.exchange(false, ordering: .relaxed) {
                 do {
                     try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
                 } catch {
-                    return
+                    break passes
                 }
             }
+        }
+        // A graceful stop hands this replica's groups over at once instead of after their leases run out.
+        keeper.cancel()
+        do {
+            try await store.releaseLeases(owner: replica.id)
+        } catch {
+            logger.warning("cannot release group leases", metadata: ["error": "\(error)"])
         }
     }
 

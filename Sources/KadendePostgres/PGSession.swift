@@ -57,14 +57,8 @@ struct PGSession {
     }
 }
 
-/// `text[]`, for statements that take a whole batch.
-struct PGTextArray: PGBindable {
-    var values: [String]
-    func bind(_ b: inout PostgresBindings) { b.append(values) }
-}
-
-/// `float8[]`.
-struct PGDoubleArray: PGBindable {
-    var values: [Double]
+/// An array (`text[]`, `float8[]`…), for statements that take a whole batch.
+struct PGArray<Element: PostgresArrayEncodable & PostgresNonThrowingEncodable & Sendable>: PGBindable {
+    var values: [Element]
     func bind(_ b: inout PostgresBindings) { b.append(values) }
 }

@@ -128,7 +128,7 @@ extension PostgresStore {
             try await db.query("""
                 INSERT INTO node_config(node_id, desired, rollout, pushed_at) SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS ids(id)
                 ON CONFLICT(node_id) DO UPDATE SET desired = excluded.desired, rollout = excluded.rollout, pushed_at = excluded.pushed_at
-                """, [PGTextArray(values: nodeIDs), revision, rollout, at.timeIntervalSince1970])
+                """, [PGArray(values: nodeIDs), revision, rollout, at.timeIntervalSince1970])
         }
     }
 

@@ -116,7 +116,7 @@ extension PostgresStore {
             try await db.query("""
                 UPDATE nodes SET last_heartbeat = greatest(coalesce(nodes.last_heartbeat, 0), b.at)
                 FROM unnest($1::text[], $2::float8[]) AS b(id, at) WHERE nodes.id = b.id
-                """, [PGTextArray(values: ids), PGDoubleArray(values: times)])
+                """, [PGArray(values: ids), PGArray(values: times)])
         }
     }
 

@@ -27,7 +27,7 @@ final class Replicas: @unchecked Sendable {
         let servers = (0..<count).map { i -> ServerProcess in
             let server = ServerProcess(dataDirectory: "\(directory)/replica-\(i + 1)")
             server.storeURL = url
-            server.usePorts(http: FreePort.pick(), agent: agentPorts[i])
+            server.setPorts(http: FreePort.pick(), agent: agentPorts[i])
             server.extraArguments = ["--replica-id", "replica-\(i + 1)"] + agentPorts.flatMap { ["--advertise", "127.0.0.1:\($0)"] }
             configure(server)
             return server
@@ -88,10 +88,6 @@ final class Replicas: @unchecked Sendable {
 }
 
 extension ServerProcess {
-    func usePorts(http: Int, agent: Int) {
-        setPorts(http: http, agent: agent)
-    }
-
     /// Whether the process is stopped (SIGSTOP), from its state in /proc.
     var isStopped: Bool {
         guard let pid = process?.processIdentifier,
