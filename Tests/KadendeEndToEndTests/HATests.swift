@@ -58,36 +58,42 @@ import Glibc
         defer { cleanUp(replicas, dir) }
         try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         try await replicas.startAll()
-        let (first, second) = (replicas.servers[0], replicas.servers[1])
-        // Two groups, two replicas: each owns one (the first gives "web" back to the second, its fair share).
-        try await apply(first, dir, "api", desired: 2)
-        try await apply(first, dir, "web", desired: 3)
+        // Two groups, two replicas: each owns one, whichever took which first (fair shares, not who got the apply).
+        try await apply(replicas.servers[0], dir, "api", desired: 2)
+        try await apply(replicas.servers[0], dir, "web", desired: 3)
+        var webOwner: String?
         try await eventually("each replica owns one group") {
-            try replicas.owner(of: "web", asking: first) == "replica-2" && replicas.owner(of: "api", asking: first) == "replica-1"
+            let web = try replicas.owner(of: "web", asking: replicas.servers[0])
+            let api = try replicas.owner(of: "api", asking: replicas.servers[0])
+            webOwner = web
+            return web != nil && api != nil && web != api
         }
-        try await eventually("web is healthy under its new owner") {
-            let nodes = try second.nodes(group: "web")
+        let victim = try #require(webOwner.flatMap { replicas.server(named: $0) })
+        let survivor = try #require(replicas.servers.first { $0 !== victim })
+        let survivorName = try #require(survivor.dataDirectory.split(separator: "/").last.map(String.init))
+        try await eventually("web is healthy under its owner") {
+            let nodes = try victim.nodes(group: "web")
             return nodes.count == 3 && nodes.allSatisfy { $0.state == .healthy }
         }
-        let before = Set(try first.nodes(group: "web").map(\.id))
-        let cursor = try first.events(group: "web").last?.seq ?? 0
-        let term = try #require(try first.events(group: "web").last { $0.kind == .ownerChanged }?.reason
+        let before = Set(try survivor.nodes(group: "web").map(\.id))
+        let cursor = try survivor.events(group: "web").last?.seq ?? 0
+        let term = try #require(try survivor.events(group: "web").last { $0.kind == .ownerChanged }?.reason
             .split(separator: "(term ").last?.split(separator: ")").first.flatMap { Int($0) })
 
         // The owner of web dies as a power cut would: the other replica takes web over once its lease runs out.
-        replicas.servers[1].kill9()
-        try await eventually("replica-1 owns web", limit: .seconds(60)) { try replicas.owner(of: "web", asking: first) == "replica-1" }
-        let takeover = try #require(try first.events(group: "web", after: cursor).last { $0.kind == .ownerChanged })
+        victim.kill9()
+        try await eventually("\(survivorName) owns web", limit: .seconds(60)) { try replicas.owner(of: "web", asking: survivor) == survivorName }
+        let takeover = try #require(try survivor.events(group: "web", after: cursor).last { $0.kind == .ownerChanged })
         #expect(takeover.reason.contains("(term \(term + 1))"), "a new term fences the dead owner off: \(takeover.reason)")
 
         // Past the failover grace, with every agent heard again (through either replica): the same nodes, healthy.
         try await eventually("the grace is over and every web node is judged healthy by its new owner", limit: .seconds(90)) {
-            let detail: APIGroupDetail = try first.json(["group", "get", "web"])
+            let detail: APIGroupDetail = try survivor.json(["group", "get", "web"])
             return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == 3
                 && detail.nodes.allSatisfy { $0.state == .healthy && $0.verdict == "healthy" && $0.connected }
         }
-        #expect(Set(try first.nodes(group: "web").map(\.id)) == before, "no node replaced because of the failover")
-        let after = try first.events(group: "web", after: cursor)
+        #expect(Set(try survivor.nodes(group: "web").map(\.id)) == before, "no node replaced because of the failover")
+        let after = try survivor.events(group: "web", after: cursor)
         #expect(!after.contains { $0.kind == .nodeRequested || $0.kind == .nodeConvicted || $0.reason.contains("→ unhealthy") },
                 "\(after.map(\.reason))")
         #expect(instances(dir, group: "web").count == 3)
