@@ -58,16 +58,20 @@ extension ReconcileLoop {
                 countConviction(nodeID, context)
             case .create(let count, let reason):
                 let allowed = try await quotaRoom(context, wanted: count)
-                // Concurrently: the provider's cap (LimitedProvider) decides how many calls are in flight.
+                // Concurrently, but a window at a time: the provider's cap (LimitedProvider) decides how many calls
+                // are in flight, and thousands of creates parked behind it would each hold a task for nothing.
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    for _ in 0..<allowed { tasks.addTask { try await self.createNode(context, reason: reason) } }
+                    for started in 0..<allowed {
+                        if started >= Self.createWindow { try await tasks.next() }
+                        tasks.addTask { try await self.createNode(context, reason: reason) }
+                    }
                     try await tasks.waitForAll()
                 }
                 if allowed == 0 { return false }
             case .provision(let nodeID, let reason):
                 let minted = EnrolmentToken.mint()
                 try await store.addToken(nodeID: nodeID, tokenHash: minted.hash, tokenExpiry: now().addingTimeInterval(enrolment.tokenLifetime))
-                try await provision(nodeID: nodeID, token: minted.token, context, reason: reason)
+                try await provision(nodeID: nodeID, token: minted.token, requested: context.nodes[nodeID]?.state == .requested, context, reason: reason)
             case .adopt(let nodeID, let instanceID):
                 try await adopt(nodeID: nodeID, instanceID: instanceID, context)
             case .transition(let nodeID, let state, let reason):
@@ -140,12 +144,13 @@ extension ReconcileLoop {
                                 state: .requested, stateReason: reason, stateSince: now, createdAt: now)
         Failpoint.hit("before-intent")
         try await store.recordNodeIntent(record, tokenHash: minted.hash, tokenExpiry: now.addingTimeInterval(enrolment.tokenLifetime), at: now)
-        var context = context
-        context.nodes[nodeID] = record
-        try await provision(nodeID: nodeID, token: minted.token, context, reason: "creating its machine")
+        // The context is shared by every create of the pass and holds every node of the group: a copy of it per
+        // create (to add this one) made a pass of n creates in a group of m nodes cost n × m records.
+        try await provision(nodeID: nodeID, token: minted.token, requested: true, context, reason: "creating its machine")
     }
 
-    private func provision(nodeID: String, token: String, _ context: ActionContext, reason: String) async throws {
+    /// `requested`: the node was never offered to the provider (first ask) rather than asked again.
+    private func provision(nodeID: String, token: String, requested: Bool, _ context: ActionContext, reason: String) async throws {
         var log = context.logger
         log[metadataKey: "node.id"] = "\(nodeID)"
         let spec = context.group.spec
@@ -161,7 +166,7 @@ extension ReconcileLoop {
         let described = (try? request.userData.get()).map { data in
             " (user-data \(data.utf8.count) bytes, sha256 \(Hex.encode(SHA256.hash(data: Array(data.utf8)))))"
         } ?? ""
-        if context.nodes[nodeID]?.state == .requested {
+        if requested {
             try await store.transition(nodeID: nodeID, to: .provisioning, reason: "asking provider \(context.provider.name): \(reason)\(described)", at: now())
         } else {
             try await store.appendEvent(NodeEvent(at: now(), cluster: context.group.cluster, group: context.group.name, nodeID: nodeID,

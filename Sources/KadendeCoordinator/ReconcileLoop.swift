@@ -70,6 +70,8 @@ public final class ReconcileLoop: Service, Sendable {
     static let clockJump = 30.0
     /// The self-check's view of "enough agents": at least half of the nodes that should be talking are.
     static let selfCheckMinimumNodes = 4
+    /// Creates of one pass in flight at once (each still waits for the provider's own cap).
+    static let createWindow = 64
 
     init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, prober: ExternalProber,
          enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, replica: ReplicaSettings, now: @escaping @Sendable () -> Date, logger: Logger) {
