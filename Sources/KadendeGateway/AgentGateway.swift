@@ -65,6 +65,8 @@ public final class AgentGateway: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            // TLS holds 48 KiB of record buffers per connection for its whole life and uses a page of them.
+            .childChannelOption(.allocator, value: PagedBufferAllocator.allocator)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -10,7 +10,7 @@ import struct Foundation.Date
 
 /// One agent connection. Identity comes from the client certificate only: a message that names another node is
 /// refused, and a connection without a certificate may only enrol.
-struct AgentSession {
+struct AgentSession: Sendable {
     let gateway: AgentGateway
     let channel: any Channel
     let remote: String
@@ -40,9 +40,16 @@ struct AgentSession {
     mutating func run(inbound: NIOAsyncChannelInboundStream<Frame>, outbound: NIOAsyncChannelOutboundWriter<Frame>) async throws {
         do {
             for try await frame in inbound {
-                if !identityResolved { try await resolveIdentity() }
                 let message = try WireCodec.decode(frame)
-                guard let reply = try await handle(message) else { continue }
+                let reply: WireMessage?
+                if identityResolved, case .answered(let answer) = try handleNow(message) {
+                    reply = answer
+                } else {
+                    let (next, outcome) = await Self.exchangeOnItsOwnTask(self, message)
+                    self = next
+                    reply = try outcome.get()
+                }
+                guard let reply else { continue }
                 try await outbound.write(WireCodec.encode(reply))
                 if case .enrolled = reply { return }  // enrolment is one exchange; the agent reconnects with its certificate
             }
@@ -50,6 +57,28 @@ struct AgentSession {
             logger.warning("refusing agent", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
             // Best effort: the peer may already be gone.
             try? await outbound.write(WireCodec.encode(.refused(Refused(code: error.code, reason: error.message))))
+        }
+    }
+
+    /// The exchanges that reach the store (identity, enrolment, hello, renewal) run on a child task that ends with
+    /// them. A connection's own task lives as long as the agent stays connected, and Swift's task allocator keeps
+    /// every slab a task ever needed until the task ends: the deep store calls of one hello, made on the connection's
+    /// task, cost 20 KiB per agent for the connection's whole life. Heartbeats and acks stay here, shallow and
+    /// synchronous.
+    private static func exchangeOnItsOwnTask(_ session: AgentSession, _ message: WireMessage) async -> (AgentSession, Result<WireMessage?, any Error>) {
+        await withTaskGroup(of: (AgentSession, Result<WireMessage?, any Error>).self) { group in
+            group.addTask {
+                var session = session
+                do {
+                    if !session.identityResolved { try await session.resolveIdentity() }
+                    let reply = try await session.handle(message)
+                    return (session, .success(reply))  // after handle: the session it changed
+                } catch {
+                    // What was learnt before the failure (the node's identity) still names it in the refusal's log line.
+                    return (session, .failure(error))
+                }
+            }
+            return await group.next() ?? (session, .failure(CancellationError()))
         }
     }
 
@@ -77,12 +106,54 @@ struct AgentSession {
         serial = CertificateTools.serialHex(certificate)
     }
 
-    private mutating func handle(_ message: WireMessage) async throws(WireError) -> WireMessage? {
+    /// What a message needs: answered at once (perhaps with nothing to send back), or an exchange with the store.
+    private enum Handling {
+        case answered(WireMessage?)
+        case needsStore
+    }
+
+    /// Messages handled without awaiting anything, on the connection's task.
+    private func handleNow(_ message: WireMessage) throws(WireError) -> Handling {
         let now = gateway.now()
         switch message {
         case .ignored(let type):
             logger.debug("ignoring optional message", metadata: ["type": "\(type)"])
-            return nil
+            return .answered(nil)
+        case .heartbeat(let beat):
+            let node = try authenticated(claim: beat.nodeID)
+            guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
+            guard beat.probes.count <= Self.maxProbeResults else {
+                throw WireError(.malformedFrame, "heartbeat carries \(beat.probes.count) probe results (at most \(Self.maxProbeResults))")
+            }
+            gateway.tracker.beat(node, at: now, probes: beat.probes, full: beat.full ?? false, summary: beat.summary)
+            return .answered(nil)
+        case .ack(let ack):
+            let node = try authenticated(claim: nil)
+            guard helloDone else { throw WireError(.unexpectedMessage, "ack before hello") }
+            guard (ack.steps?.count ?? 0) <= Self.maxSteps else {
+                throw WireError(.malformedFrame, "ack carries \(ack.steps?.count ?? 0) step results (at most \(Self.maxSteps))")
+            }
+            gateway.configDelivery?.acknowledged(nodeID: node, ack: ack, at: now)
+            return .answered(nil)
+        case .bye(let bye):
+            logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
+            throw WireError(.unexpectedMessage, "closing after bye")
+        case .commandResult(let result):
+            let node = try authenticated(claim: nil)
+            guard helloDone else { throw WireError(.unexpectedMessage, "command result before hello") }
+            gateway.complete(result, from: node)
+            return .answered(nil)
+        case .welcome, .enrolled, .push, .refused, .renewed, .runCommand:
+            throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
+        case .enrol, .hello, .renew:
+            return .needsStore
+        }
+    }
+
+    private mutating func handle(_ message: WireMessage) async throws(WireError) -> WireMessage? {
+        if case .answered(let reply) = try handleNow(message) { return reply }
+        let now = gateway.now()
+        switch message {
         case .enrol(let request):
             guard nodeID == nil else { throw WireError(.unexpectedMessage, "this connection is already authenticated") }
             let enrolled = try await gateway.enrolment.enrol(request, now: now)
@@ -108,38 +179,14 @@ struct AgentSession {
             }
             channel.flush()
             return nil
-        case .heartbeat(let beat):
-            let node = try authenticated(claim: beat.nodeID)
-            guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
-            guard beat.probes.count <= Self.maxProbeResults else {
-                throw WireError(.malformedFrame, "heartbeat carries \(beat.probes.count) probe results (at most \(Self.maxProbeResults))")
-            }
-            gateway.tracker.beat(node, at: now, probes: beat.probes, full: beat.full ?? false, summary: beat.summary)
-            return nil
         case .renew(let renew):
             let node = try authenticated(claim: nil)
             guard helloDone else { throw WireError(.unexpectedMessage, "renew before hello") }
             let renewed = try await gateway.enrolment.renew(nodeID: node, csrDER: Array(renew.csrDER), now: now)
             logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
             return .renewed(renewed)
-        case .ack(let ack):
-            let node = try authenticated(claim: nil)
-            guard helloDone else { throw WireError(.unexpectedMessage, "ack before hello") }
-            guard (ack.steps?.count ?? 0) <= Self.maxSteps else {
-                throw WireError(.malformedFrame, "ack carries \(ack.steps?.count ?? 0) step results (at most \(Self.maxSteps))")
-            }
-            gateway.configDelivery?.acknowledged(nodeID: node, ack: ack, at: now)
-            return nil
-        case .bye(let bye):
-            logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
-            throw WireError(.unexpectedMessage, "closing after bye")
-        case .commandResult(let result):
-            let node = try authenticated(claim: nil)
-            guard helloDone else { throw WireError(.unexpectedMessage, "command result before hello") }
-            gateway.complete(result, from: node)
-            return nil
-        case .welcome, .enrolled, .push, .refused, .renewed, .runCommand:
-            throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
+        default:
+            return nil  // handled above
         }
     }
 

@@ -95,9 +95,13 @@ def main():
             "--listen-agents", f"127.0.0.1:{agents}", "--log-level", "warning", "--simulated-spool", spool,
             "--agent-path", a.agent, "--artifact-port", "off", "--restart-grace", "30s"]
 
+    # KADENDE_BENCH_WRAP runs the coordinator under a profiler, e.g. "heaptrack -o /tmp/kadende-heap".
+    wrap = os.environ.get("KADENDE_BENCH_WRAP", "").split()
+
     def start():
-        server = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "a"), text=True)
-        if "ready" not in server.stdout.readline():
+        server = subprocess.Popen(wrap + args, stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "a"), text=True)
+        # A profiler may speak first; the coordinator's own first line says ready.
+        if not any("ready" in server.stdout.readline() for _ in range(10)):
             sys.exit(f"bench_scale: the server did not start, see {work}/server.log")
         return server
 
