@@ -29,6 +29,10 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
         var frames: [String: Frame] = [:]
         var failuresShown: Set<String> = []
         var plans: [Int64: RolloutPlanner.Plan] = [:]
+        /// Where this replica is in the store's order of desired revisions (nil until the first pass).
+        var relayed: Int64?
+        /// Revisions this replica sent its own connections itself, which the relay need not send again.
+        var sentHere: [String: Int] = [:]
     }
 
     init(store: any Store, gateway: AgentGateway, reconciler: ReconcileLoop, now: @escaping @Sendable () -> Date, logger: Logger) {
@@ -65,6 +69,7 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
     /// Writes buffered acks, then plans every active rollout once.
     func pass() async {
         await flush()
+        await relay()
         do {
             // The owner of a group runs its rollouts, under the group's lease.
             for rollout in try await store.activeRollouts() {
@@ -93,6 +98,45 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
         }
     }
 
+    /// Sends the revisions decided anywhere (by each group's owner, on whichever replica) to the agents connected
+    /// here, through the store: an agent gets its push whichever replica it is connected to. Agents not connected
+    /// here are another replica's to serve, or get the revision in their next `Welcome`.
+    private func relay() async {
+        do {
+            let position = memory.withLock { $0.relayed }
+            let page = try await store.desiredSince(position, limit: Self.relayPage)
+            let due = memory.withLock { m in
+                m.relayed = page.position
+                let due = page.changes.filter { m.sentHere.removeValue(forKey: $0.nodeID) != $0.revision }
+                // Entries whose change never comes back (the node's row purged meanwhile) must not pile up; forgetting
+                // them all costs at most one push sent twice, which agents apply once.
+                if m.sentHere.count > 4 * Self.relayPage { m.sentHere.removeAll() }
+                return due
+            }
+            guard position != nil else { return }
+            let batches = Dictionary(grouping: due) { RevisionKey(cluster: $0.cluster, group: $0.group, revision: $0.revision) }
+            for (key, changes) in batches {
+                let frame = try await frame(cluster: key.cluster, group: key.group, revision: key.revision)
+                let offline = gateway.push(frame, to: changes.map(\.nodeID))
+                if offline.count < changes.count {
+                    logger.debug("relayed a revision to agents connected here", metadata: [
+                        "group.id": "\(key.cluster)/\(key.group)", "revision": "\(key.revision)", "nodes": "\(changes.count - offline.count)"])
+                }
+            }
+        } catch {
+            logger.error("cannot relay desired revisions", metadata: ["error": "\(error)"])
+        }
+    }
+
+    struct RevisionKey: Hashable {
+        var cluster: String
+        var group: String
+        var revision: Int
+    }
+
+    /// Desired revisions read per pass; passes come every 250 ms or sooner, so a page is never behind for long.
+    static let relayPage = 20_000
+
     private func step(_ rollout: RolloutRecord) async throws {
         let now = self.now()
         let nodes = try await store.nodes(cluster: rollout.cluster, group: rollout.group)
@@ -120,8 +164,10 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
                                                       reason: "rollout \(rollout.id): revision \(revision) to \(ids.joined(separator: ", ")) (\(reason))"))
                 let frame = try await frame(cluster: rollout.cluster, group: rollout.group, revision: revision)
                 let offline = gateway.push(frame, to: ids)
+                let absent = Set(offline)
+                memory.withLock { m in for id in ids where !absent.contains(id) { m.sentHere[id] = revision } }
                 if !offline.isEmpty {
-                    logger.info("nodes offline get the revision when they reconnect", metadata: [
+                    logger.info("nodes not connected here get the revision from the replica they are connected to, or when they reconnect", metadata: [
                         "group.id": "\(rollout.cluster)/\(rollout.group)", "revision": "\(revision)", "nodes": "\(offline.count)"])
                 }
             case .transition(let state, let reason):
@@ -161,6 +207,7 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
             if desired == nil, let current = try await store.group(cluster: node.cluster, name: node.group)?.configRevision {
                 // A new or replacement node: the group's current revision.
                 try await store.setDesired(nodeIDs: [nodeID], revision: current, rollout: nil, at: at)
+                memory.withLock { $0.sentHere[nodeID] = current }  // sent below, in reply to the hello
                 desired = current
             }
             guard let desired else { return nil }

@@ -124,11 +124,37 @@ extension PostgresStore {
 
     public func setDesired(nodeIDs: [String], revision: Int, rollout: Int64?, at: Date) async throws {
         guard !nodeIDs.isEmpty else { return }
+        // Under the write lock, so positions are taken and committed in one order: a replica reading past position
+        // n never misses a call that commits later with a smaller one.
         try await write { db in
             try await db.query("""
-                INSERT INTO node_config(node_id, desired, rollout, pushed_at) SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS ids(id)
-                ON CONFLICT(node_id) DO UPDATE SET desired = excluded.desired, rollout = excluded.rollout, pushed_at = excluded.pushed_at
+                INSERT INTO node_config(node_id, desired, rollout, pushed_at, desired_seq)
+                SELECT id, $2, $3, $4, (SELECT coalesce(max(desired_seq), 0) + 1 FROM node_config) FROM unnest($1::text[]) AS ids(id)
+                ON CONFLICT(node_id) DO UPDATE SET desired = excluded.desired, rollout = excluded.rollout, pushed_at = excluded.pushed_at,
+                  desired_seq = excluded.desired_seq
                 """, [PGArray(values: nodeIDs), revision, rollout, at.timeIntervalSince1970])
+        }
+    }
+
+    public func desiredSince(_ position: Int64?, limit: Int) async throws -> DesiredChanges {
+        try await read { db in
+            let latest = try await db.scalar("SELECT coalesce(max(desired_seq), 0) FROM node_config", as: Int64.self) ?? 0
+            guard let position else { return DesiredChanges(changes: [], position: latest) }
+            // Whole calls only: a call's rows share their position, so a page never ends inside one.
+            let rows = try await db.query("""
+                SELECT c.node_id, n.cluster, n.group_name, c.desired, c.desired_seq FROM node_config c JOIN nodes n ON n.id = c.node_id
+                WHERE c.desired_seq > $1 AND c.desired_seq <= coalesce((SELECT max(desired_seq) FROM (
+                  SELECT DISTINCT desired_seq FROM node_config WHERE desired_seq > $1 ORDER BY desired_seq LIMIT $2) page), 0)
+                ORDER BY c.desired_seq
+                """, [position, limit])
+            var changes: [DesiredChanges.Change] = []
+            var last = position
+            for row in rows {
+                changes.append(DesiredChanges.Change(nodeID: try row.get("node_id"), cluster: try row.get("cluster"),
+                                                     group: try row.get("group_name"), revision: try row.get("desired", as: Int.self)))
+                last = try row.get("desired_seq", as: Int64.self)
+            }
+            return DesiredChanges(changes: changes, position: last)
         }
     }
 

@@ -97,6 +97,11 @@ extension PostgresStore {
               expires_at TIMESTAMPTZ NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (cluster, group_name))
             """,
         ]),
+        // Replicas relay desired revisions in the order they were set (see Store.desiredSince).
+        ("v3-desired-order", [
+            "ALTER TABLE node_config ADD COLUMN desired_seq BIGINT",
+            "CREATE INDEX node_config_by_desired_seq ON node_config(desired_seq)",
+        ]),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under the write lock: replicas that

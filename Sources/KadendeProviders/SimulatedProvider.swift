@@ -13,13 +13,15 @@ import Glibc
 /// Machines that exist only as a line in a spool file: each create appends the node's agent configuration
 /// (endpoints, CA pin, single-use token) as JSON, and a load generator (`kadende-loadgen`) plays the agents.
 /// For benchmarks of thousands of agents, which no host can run as real machines; enabled only by
-/// `kadende server --simulated-spool FILE`. Like a cloud's, the machines outlive a coordinator that crashes: every
-/// create and destroy is journalled in `FILE.machines` and replayed when the provider starts.
+/// `kadende server --simulated-spool FILE`. Like a cloud's, the machines outlive a coordinator that crashes and are
+/// the same for every replica: each create and destroy is appended to the journal `FILE.machines` (one line, one
+/// write, O_APPEND), which every call first reads on from where it left off.
 public actor SimulatedProvider: Provider {
     public nonisolated let name = "simulated"
     let spool: String
     let journal: String
-    private var instances: [String: Instance]
+    private var instances: [String: Instance] = [:]
+    private var journalRead: UInt64 = 0
 
     struct JournalEntry: Codable {
         var created: Instance?
@@ -29,18 +31,33 @@ public actor SimulatedProvider: Provider {
     public init(spool: String) {
         self.spool = spool
         self.journal = spool + ".machines"
-        self.instances = Self.replay(journal)
     }
 
     public nonisolated func validate(_ spec: GroupSpec) throws(ProviderError) {}
 
+    /// Applies what was journalled since the last call, by this replica or another. A last line still without its
+    /// newline is left for the next read; one a crash cut short is skipped once the next record follows it (its
+    /// create never returned, so the coordinator asked again).
+    private func catchUp() {
+        let data = Self.read(journal, from: journalRead)
+        guard let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return }
+        let decoder = JSONDecoder()
+        for line in data[..<end].split(separator: UInt8(ascii: "\n")) {
+            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
+            if let created = entry.created { instances[created.id] = created }
+            if let destroyed = entry.destroyed { instances[destroyed] = nil }
+        }
+        journalRead += UInt64(end + 1)
+    }
+
     public func create(_ request: CreateRequest) async throws(ProviderError) -> Instance {
+        catchUp()
         let id = "sim-\(request.nodeID)"
         if let existing = instances[id] { return existing }
         let instance = Instance(id: id, tags: request.tags, status: .running, address: "127.0.0.1", launchedAt: Date())
         do {
             try Self.append(Self.line(request.agent), to: spool)
-            try Self.append(Self.line(JournalEntry(created: instance)), to: journal)
+            try Self.append(Self.record(JournalEntry(created: instance)), to: journal)
         } catch {
             throw ProviderError(.createFailed, provider: name, "cannot write \(spool): \(error)")
         }
@@ -49,38 +66,50 @@ public actor SimulatedProvider: Provider {
     }
 
     public func destroy(instanceID: String, reason: String) async throws(ProviderError) {
+        catchUp()
         guard instances.removeValue(forKey: instanceID) != nil else { return }
         do {
-            try Self.append(Self.line(JournalEntry(destroyed: instanceID)), to: journal)
+            try Self.append(Self.record(JournalEntry(destroyed: instanceID)), to: journal)
         } catch {
             throw ProviderError(.destroyFailed, provider: name, "cannot write \(journal): \(error)")
         }
     }
 
     public func list(tags: [String: String]) async throws(ProviderError) -> [Instance] {
-        instances.values.filter { instance in tags.allSatisfy { instance.tags[$0.key] == $0.value } }
+        catchUp()
+        return instances.values.filter { instance in tags.allSatisfy { instance.tags[$0.key] == $0.value } }
     }
 
-    public func describe(instanceID: String) async throws(ProviderError) -> Instance? { instances[instanceID] }
+    public func describe(instanceID: String) async throws(ProviderError) -> Instance? {
+        catchUp()
+        return instances[instanceID]
+    }
 
-    /// The machines a journal leaves alive. A torn last line (a crash mid-write) is skipped: its create never
-    /// returned, so the coordinator asks again and the machine is made then.
-    static func replay(_ path: String) -> [String: Instance] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
-        var instances: [String: Instance] = [:]
-        let decoder = JSONDecoder()
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
-            if let created = entry.created { instances[created.id] = created }
-            if let destroyed = entry.destroyed { instances[destroyed] = nil }
-        }
-        return instances
+    /// A journal line starts with a newline too: whatever a crash left unfinished before it stays a line of its own.
+    static func record(_ value: some Encodable) throws -> [UInt8] {
+        [UInt8(ascii: "\n")] + (try line(value))
     }
 
     static func line(_ value: some Encodable) throws -> [UInt8] {
         var line = try JSONEncoder().encode(value)
         line.append(UInt8(ascii: "\n"))
         return Array(line)
+    }
+
+    /// The file's bytes from `offset` to its end (none when it does not exist yet).
+    static func read(_ path: String, from offset: UInt64) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var at = off_t(offset)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, at) }
+            guard n > 0 else { return out }
+            out += chunk[..<n]
+            at += off_t(n)
+        }
     }
 
     /// One write per line with O_APPEND: a reader never sees half a line from two writers.

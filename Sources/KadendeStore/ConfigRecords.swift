@@ -85,3 +85,29 @@ public struct NodeConfigRecord: Sendable, Hashable, Codable {
         self.lastFailure = lastFailure
     }
 }
+
+/// Desired revisions in the order they were set, for replicas to relay to their own connections.
+public struct DesiredChanges: Sendable, Hashable {
+    public struct Change: Sendable, Hashable {
+        public var nodeID: String
+        public var cluster: String
+        public var group: String
+        public var revision: Int
+
+        public init(nodeID: String, cluster: String, group: String, revision: Int) {
+            self.nodeID = nodeID
+            self.cluster = cluster
+            self.group = group
+            self.revision = revision
+        }
+    }
+
+    public var changes: [Change]
+    /// Where the next call starts: the position of the last change returned, or the latest one.
+    public var position: Int64
+
+    public init(changes: [Change], position: Int64) {
+        self.changes = changes
+        self.position = position
+    }
+}

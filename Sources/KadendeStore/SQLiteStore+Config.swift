@@ -130,11 +130,29 @@ extension SQLiteStore {
 
     public func setDesired(nodeIDs: [String], revision: Int, rollout: Int64?, at: Date) async throws {
         try await pool.write { db in
+            let seq = (try Int64.fetchOne(db, sql: "SELECT coalesce(max(desired_seq), 0) FROM node_config") ?? 0) + 1
             let statement = try db.makeStatement(sql: """
-                INSERT INTO node_config(node_id, desired, rollout, pushed_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(node_id) DO UPDATE SET desired = excluded.desired, rollout = excluded.rollout, pushed_at = excluded.pushed_at
+                INSERT INTO node_config(node_id, desired, rollout, pushed_at, desired_seq) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(node_id) DO UPDATE SET desired = excluded.desired, rollout = excluded.rollout, pushed_at = excluded.pushed_at,
+                  desired_seq = excluded.desired_seq
                 """)
-            for id in nodeIDs { try statement.execute(arguments: [id, revision, rollout, at.timeIntervalSince1970]) }
+            for id in nodeIDs { try statement.execute(arguments: [id, revision, rollout, at.timeIntervalSince1970, seq]) }
+        }
+    }
+
+    public func desiredSince(_ position: Int64?, limit: Int) async throws -> DesiredChanges {
+        try await pool.read { db in
+            let latest = try Int64.fetchOne(db, sql: "SELECT coalesce(max(desired_seq), 0) FROM node_config") ?? 0
+            guard let position else { return DesiredChanges(changes: [], position: latest) }
+            // Whole calls only: a call's rows share their position, so a page never ends inside one.
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.node_id, n.cluster, n.group_name, c.desired, c.desired_seq FROM node_config c JOIN nodes n ON n.id = c.node_id
+                WHERE c.desired_seq > ? AND c.desired_seq <= coalesce((SELECT max(desired_seq) FROM (
+                  SELECT DISTINCT desired_seq FROM node_config WHERE desired_seq > ? ORDER BY desired_seq LIMIT ?)), 0)
+                ORDER BY c.desired_seq
+                """, arguments: [position, position, limit])
+            let changes = rows.map { DesiredChanges.Change(nodeID: $0["node_id"], cluster: $0["cluster"], group: $0["group_name"], revision: $0["desired"]) }
+            return DesiredChanges(changes: changes, position: rows.last?["desired_seq"] ?? position)
         }
     }
 

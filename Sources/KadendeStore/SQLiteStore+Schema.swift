@@ -169,6 +169,13 @@ extension SQLiteStore {
                 );
                 """)
         }
+        // Replicas relay desired revisions in the order they were set (see Store.desiredSince).
+        migrator.registerMigration("v6-desired-order") { db in
+            try db.execute(sql: """
+                ALTER TABLE node_config ADD COLUMN desired_seq INTEGER;
+                CREATE INDEX node_config_by_desired_seq ON node_config(desired_seq);
+                """)
+        }
         return migrator
     }
 }

@@ -48,8 +48,12 @@ public protocol Store: Sendable {
     func setGroupConfigRevision(cluster: String, group: String, revision: Int) async throws
     func nodeConfigs(cluster: String, group: String) async throws -> [String: NodeConfigRecord]
     func nodeConfig(nodeID: String) async throws -> NodeConfigRecord?
-    /// What the coordinator wants on these nodes from now on.
+    /// What the coordinator wants on these nodes from now on. Each call takes the next position in the store's
+    /// order of desired revisions, which every replica follows (`desiredSince`).
     func setDesired(nodeIDs: [String], revision: Int, rollout: Int64?, at: Date) async throws
+    /// Desired revisions set after `position`, oldest first, at most `limit`: each replica sends them to the agents
+    /// connected to it, whichever replica decided them. `desiredSince(nil)` gives only the latest position.
+    func desiredSince(_ position: Int64?, limit: Int) async throws -> DesiredChanges
     /// Acks as they arrive, many per transaction.
     func recordReports(_ reports: [String: (ack: Ack, at: Date)], events: [NodeEvent]) async throws
 

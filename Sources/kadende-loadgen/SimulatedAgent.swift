@@ -53,7 +53,8 @@ actor Gate {
 struct SimulatedAgent {
     let config: AgentConfig
     let pin: CAPin
-    let endpoint: Endpoint
+    /// Every coordinator replica, tried in turn as the real agent does: a failed or lost connection moves on.
+    let endpoints: [Endpoint]
     let stats: Stats
     let gate: Gate
     let logger: Logger
@@ -61,15 +62,18 @@ struct SimulatedAgent {
     func run() async {
         var identity: NodeIdentity?
         var applied: Ack?
+        var attempt = Int.random(in: 0..<endpoints.count)
         while !Task.isCancelled {
             await gate.enter()
             var entered = true
+            let endpoint = endpoints[attempt % endpoints.count]
+            attempt += 1
             do {
                 if identity == nil {
-                    identity = try await enrol()
+                    identity = try await enrol(at: endpoint)
                     stats.enrolled.add(1, ordering: .relaxed)
                 }
-                try await session(identity!, applied: &applied) {
+                try await session(identity!, at: endpoint, applied: &applied) {
                     if entered { entered = false; await gate.leave() }
                 }
             } catch where Task.isCancelled {
@@ -82,7 +86,7 @@ struct SimulatedAgent {
         }
     }
 
-    func enrol() async throws -> NodeIdentity {
+    func enrol(at endpoint: Endpoint) async throws -> NodeIdentity {
         let key = P256.Signing.PrivateKey()
         let csr = try NodeIdentity.makeCSR(nodeID: config.nodeID, key: key)
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: pin, identity: nil, maxFrameSize: Frame.defaultMaxSize, logger: logger)
@@ -100,7 +104,7 @@ struct SimulatedAgent {
         return NodeIdentity(key: key, certificate: try Certificate(pemEncoded: enrolled.certificatePEM), ca: try Certificate(pemEncoded: enrolled.caPEM))
     }
 
-    func session(_ identity: NodeIdentity, applied: inout Ack?, welcomed: () async -> Void) async throws {
+    func session(_ identity: NodeIdentity, at endpoint: Endpoint, applied: inout Ack?, welcomed: () async -> Void) async throws {
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: pin, identity: identity, maxFrameSize: Frame.defaultMaxSize, logger: logger)
         let nodeID = config.nodeID
         let stats = self.stats

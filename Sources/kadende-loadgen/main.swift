@@ -62,12 +62,12 @@ await withTaskGroup(of: Void.self) { group in
     while started < count && Date() < deadline {
         readSpool(from: &offset, into: &configs)
         for config in configs.prefix(count - started) {
-            guard let pin = CAPin(config.caPin), let endpoint = config.endpoints.compactMap(Endpoint.init).first,
-                  endpoint.host.hasPrefix("127.") else {
-                stats.failed(LoadError("\(config.nodeID): no loopback endpoint"))
+            let endpoints = config.endpoints.compactMap(Endpoint.init)
+            guard let pin = CAPin(config.caPin), !endpoints.isEmpty, endpoints.allSatisfy({ $0.host.hasPrefix("127.") }) else {
+                stats.failed(LoadError("\(config.nodeID): an endpoint that is not on loopback"))
                 continue
             }
-            let agent = SimulatedAgent(config: config, pin: pin, endpoint: endpoint, stats: stats, gate: gate, logger: logger)
+            let agent = SimulatedAgent(config: config, pin: pin, endpoints: endpoints, stats: stats, gate: gate, logger: logger)
             group.addTask {
                 await withTaskGroup(of: Void.self) { inner in
                     inner.addTask { await agent.run() }

@@ -35,8 +35,23 @@ import Testing
         #expect(try await restarted.list(tags: ["kadende.group": "sim"]).map(\.id) == [a.id])
         #expect(try await restarted.describe(instanceID: a.id) == a)
         #expect(try await restarted.describe(instanceID: b.id) == nil)
+        let c = try await restarted.create(request("n-c"))
+        #expect(Set(try await SimulatedProvider(spool: spool).list(tags: [:]).map(\.id)) == [a.id, c.id],
+                "the record after the torn line is read whole")
         // The spool the load generator reads has one agent line per machine ever created, the repeat excluded.
         let lines = try String(contentsOfFile: spool, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 2)
+        #expect(lines.count == 3)
+    }
+
+    @Test func replicasOnOneSpoolSeeTheSameMachines() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kadende-sim-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (one, two) = (SimulatedProvider(spool: dir + "/spool"), SimulatedProvider(spool: dir + "/spool"))
+        let a = try await one.create(request("n-a"))
+        #expect(try await two.describe(instanceID: a.id) == a)
+        #expect(try await two.create(request("n-a")) == a, "the other replica's create for the node finds its machine")
+        try await two.destroy(instanceID: a.id, reason: "test")
+        #expect(try await one.list(tags: [:]).isEmpty)
     }
 }

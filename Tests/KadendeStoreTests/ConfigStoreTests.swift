@@ -58,6 +58,38 @@ import Testing
         #expect(try await store.rollouts(cluster: "default", group: "web", limit: 1).first?.revision == 2)
     }
 
+    @Test(arguments: StoreKind.allCases) func desiredRevisionsAreReadInTheOrderTheyWereSetAndAPageNeverSplitsOne(_ kind: StoreKind) async throws {
+        guard let store = try await seeded(kind, nodes: 4) else { return }
+        let start = try await store.desiredSince(nil, limit: 10)
+        #expect(start.changes.isEmpty)
+        let ids = (1...4).map { "n-000000000000000\($0)" }
+        try await store.setDesired(nodeIDs: Array(ids[0...2]), revision: 1, rollout: nil, at: t0)
+        try await store.setDesired(nodeIDs: [ids[3]], revision: 1, rollout: nil, at: t0)
+        try await store.setDesired(nodeIDs: [ids[0]], revision: 2, rollout: nil, at: t0)
+        // A page of one call holds every node of that call still on its word (the first node moved on to revision 2):
+        // a page never ends inside a call.
+        let first = try await store.desiredSince(start.position, limit: 1)
+        #expect(first.changes.map(\.nodeID).sorted() == [ids[1], ids[2]], "\(first.changes)")
+        // Read from the start in pages of one call, the last word for each node is what it should run.
+        var position = start.position
+        var latest: [String: Int] = [:]
+        var pages = 0
+        while pages < 10 {
+            let page = try await store.desiredSince(position, limit: 1)
+            if page.changes.isEmpty { break }
+            for change in page.changes {
+                #expect(change.cluster == "default" && change.group == "web")
+                latest[change.nodeID] = change.revision
+            }
+            position = page.position
+            pages += 1
+        }
+        #expect(latest == [ids[0]: 2, ids[1]: 1, ids[2]: 1, ids[3]: 1])
+        #expect(pages == 3)
+        #expect(try await store.desiredSince(position, limit: 10).changes.isEmpty)
+        #expect(try await store.desiredSince(nil, limit: 10).position == position)
+    }
+
     @Test(arguments: StoreKind.allCases) func heartbeatsOnlyMoveForwardAndLabelsAndSecretsRoundTrip(_ kind: StoreKind) async throws {
         guard let store = try await seeded(kind, nodes: 2) else { return }
         try await store.recordHeartbeats(["n-0000000000000001": t0 + 10, "n-0000000000000002": t0 + 5])
