@@ -63,7 +63,7 @@ struct AgentSession: Sendable {
     /// The exchanges that reach the store (identity, enrolment, hello, renewal) run on a child task that ends with
     /// them. A connection's own task lives as long as the agent stays connected, and Swift's task allocator keeps
     /// every slab a task ever needed until the task ends: the deep store calls of one hello, made on the connection's
-    /// task, cost 20 KiB per agent for the connection's whole life. Heartbeats and acks stay here, shallow and
+    /// task, cost about 16 KiB per agent for the connection's whole life. Heartbeats and acks stay here, shallow and
     /// synchronous.
     private static func exchangeOnItsOwnTask(_ session: AgentSession, _ message: WireMessage) async -> (AgentSession, Result<WireMessage?, any Error>) {
         await withTaskGroup(of: (AgentSession, Result<WireMessage?, any Error>).self) { group in

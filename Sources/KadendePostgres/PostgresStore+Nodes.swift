@@ -110,9 +110,13 @@ extension PostgresStore {
     /// One statement for the whole batch: heartbeats are the store's most frequent write.
     public func recordHeartbeats(_ beats: [String: Date]) async throws {
         guard !beats.isEmpty else { return }
-        let ids = Array(beats.keys)
-        let times = ids.map { beats[$0]!.timeIntervalSince1970 }
-        try await write { db in
+        let pairs = Array(beats)
+        let ids = pairs.map(\.key)
+        let times = pairs.map { $0.value.timeIntervalSince1970 }
+        // Outside the write lock: a heartbeat only moves a time forward, whoever writes first, and one replica's
+        // bulk writes (a pass creating a thousand nodes) must not hold back the heartbeats another replica flushes
+        // for the owner to read; the owner would see its agents fall silent.
+        try await read { db in
             try await db.query("""
                 UPDATE nodes SET last_heartbeat = greatest(coalesce(nodes.last_heartbeat, 0), b.at)
                 FROM unnest($1::text[], $2::float8[]) AS b(id, at) WHERE nodes.id = b.id

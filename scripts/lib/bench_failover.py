@@ -89,7 +89,8 @@ def main():
                                  capture_output=True, text=True, timeout=60)
         if applied.returncode != 0:
             sys.exit(f"bench_failover: apply failed: {applied.stderr.strip()}")
-    loadgen = subprocess.Popen([f"{a.bin}/kadende-loadgen", "--spool", spool, "--count", str(2 * half), "--duration", "1700",
+    # Room for replacements, should there be any: they are counted, not waited for forever.
+    loadgen = subprocess.Popen([f"{a.bin}/kadende-loadgen", "--spool", spool, "--count", str(2 * half + 200), "--duration", "1700",
                                 "--status", status], stdout=open(f"{work}/loadgen.log", "w"), stderr=subprocess.STDOUT)
 
     def connected():
@@ -112,8 +113,18 @@ def main():
             procs[victim].send_signal(signal.SIGKILL)
             procs[victim].wait()
             killed = time.time()
-            took = wait(f"{survivor} owns {group}", 60, lambda: owner(url[survivor], group) == survivor) - killed
-            back = wait("every agent connected again", 300, lambda: connected() >= 2 * half) - killed
+            # The load generator's count is written every second: first see the victim's agents gone from it.
+            wait("the victim's agents noticed", 10, lambda: connected() < 2 * half, every=0.1)
+            took = back = None
+            deadline = killed + 300
+            while (took is None or back is None) and time.time() < deadline:
+                if took is None and owner(url[survivor], group) == survivor:
+                    took = time.time() - killed
+                if back is None and connected() >= 2 * half:
+                    back = time.time() - killed
+                time.sleep(0.1)
+            if took is None or back is None:
+                sys.exit(f"bench_failover: round {r + 1}: {survivor} owned {group}: {took}; every agent back: {back}")
             # Past the failover grace (15 s) and the heartbeat timeout: a false conviction would have happened by now.
             time.sleep(max(0, killed + 40 - time.time()))
             false = 0
@@ -150,7 +161,7 @@ def main():
              "convicted or turned unhealthy in either group from the kill until 40 s after it.", "",
              "| figure | median | worst | goal |", "|---|---|---|---|",
              f"| kill → the survivor owns the group | {percentile(takeovers, 50):.1f} s | {max(takeovers):.1f} s | ≤ 10 s |",
-             f"| kill → every agent connected again | {percentile(backs, 50):.1f} s | {max(backs):.1f} s | |",
+             f"| kill → every agent connected again (±1 s: the load generator counts every second) | {percentile(backs, 50):.1f} s | {max(backs):.1f} s | |",
              f"| false replacements ({len(rounds)} rounds) | | {sum(r['false'] for r in rounds)} | 0 |", ""]
     publish(lines, a.out, "a")
 
