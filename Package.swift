@@ -52,7 +52,7 @@ let package = Package(
         ]),
         // The store on PostgreSQL, for coordinator replicas: the same contract as SQLite's.
         .target(name: "KadendePostgres", dependencies: [
-            "KadendeStore", "KadendeModel", "KadendeWire",
+            "KadendeStore", "KadendeModel", "KadendeWire", "KadendeSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -12,7 +12,7 @@ extension PostgresStore {
             try await db.query("INSERT INTO clusters(name, created_at) VALUES ($1, $2)", [name, at.timeIntervalSince1970])
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: name, group: "", nodeID: nil, kind: .clusterCreated, reason: "cluster created"))
         }
-        events.publish([event])
+        committed([event])
         return ClusterRecord(name: name, createdAt: at, nodeQuota: nil, members: [:])
     }
 
@@ -38,7 +38,7 @@ extension PostgresStore {
             try await db.query("DELETE FROM clusters WHERE name = $1", [name])
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: name, group: "", nodeID: nil, kind: .clusterDeleted, reason: "cluster deleted"))
         }
-        events.publish([event])
+        committed([event])
     }
 
     static func fetchClusters(_ db: PGSession, name: String?) async throws -> [ClusterRecord] {
@@ -65,7 +65,7 @@ extension PostgresStore {
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: "", nodeID: nil, kind: .credentialsSet,
                                                             reason: "\(name) set (\(summary))"))
         }
-        events.publish([event])
+        committed([event])
     }
 
     public func sealedSecret(cluster: String, name: String) async throws -> [UInt8]? {
@@ -92,7 +92,7 @@ extension PostgresStore {
             guard !deleted.isEmpty else { throw StoreError(.notFound, "cluster \(cluster) has no secret \(name)") }
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: "", nodeID: nil, kind: .credentialsDeleted, reason: "\(name) deleted"))
         }
-        events.publish([event])
+        committed([event])
     }
 
     public func setNodeQuota(cluster: String, quota: Int?, at: Date) async throws {
@@ -102,7 +102,7 @@ extension PostgresStore {
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: cluster, group: "", nodeID: nil, kind: .quotaSet,
                                                             reason: quota.map { "node quota set to \($0)" } ?? "node quota removed"))
         }
-        events.publish([event])
+        committed([event])
     }
 
     public func nodeQuota(cluster: String) async throws -> Int? {

@@ -15,7 +15,7 @@ extension PostgresStore {
                                                                  kind: .nodeLabelled, reason: "labels now {\(shown)}"))
             return (node, event)
         }
-        events.publish([event])
+        committed([event])
         return node
     }
 
@@ -39,7 +39,7 @@ extension PostgresStore {
                                                                  reason: "rollout \(rollout.id): \(reason)"))
             return (record, rollout, event)
         }
-        events.publish([event])
+        committed([event])
         return (revision, rollout)
     }
 
@@ -60,7 +60,7 @@ extension PostgresStore {
                                                                  reason: "rollout \(rollout.id): \(reason)"))
             return (rollout, event)
         }
-        events.publish([event])
+        committed([event])
         return rollout
     }
 
@@ -100,7 +100,7 @@ extension PostgresStore {
             for event in events { stored.append(try await Self.insertEvent(db, event)) }
             return stored
         }
-        self.events.publish(stored)
+        committed(stored)
     }
 
     public func setGroupConfigRevision(cluster: String, group: String, revision: Int) async throws {
@@ -181,7 +181,7 @@ extension PostgresStore {
             }
             return stored
         }
-        self.events.publish(stored)
+        committed(stored)
     }
 
     // MARK: Rows

@@ -8,7 +8,7 @@ extension PostgresStore {
     public func leaseGroups(owner: String, duration: Double) async throws -> [GroupLease] {
         // Renewing what one still holds needs no write lock: it cannot race a takeover, which needs an expired row
         // (row locks order the two), so a replica keeps its leases even while bulk writes queue for the lock.
-        try await read { db in
+        try await control { db in
             try await db.query("""
                 INSERT INTO replicas(id, seen_at) VALUES ($1, now()) ON CONFLICT(id) DO UPDATE SET seen_at = now()
                 """, [owner])
@@ -57,7 +57,7 @@ extension PostgresStore {
             return mine
         }
         if let claimed { return claimed }
-        return try await read { db in
+        return try await control { db in
             try await db.query("""
                 SELECT cluster, group_name, term FROM group_leases WHERE owner = $1 AND expires_at > now() ORDER BY cluster, group_name
                 """, [owner]).map { GroupLease(cluster: try $0.get("cluster"), group: try $0.get("group_name"), owner: owner, term: try $0.get("term"), acquired: false) }

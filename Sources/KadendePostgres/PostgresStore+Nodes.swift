@@ -29,7 +29,7 @@ extension PostgresStore {
             }
             return (ApplyResult(group: group, changed: true), event)
         }
-        events.publish(event.map { [$0] } ?? [])
+        committed(event.map { [$0] } ?? [])
         return result
     }
 
@@ -59,7 +59,7 @@ extension PostgresStore {
                                                                  reason: "deleted by user: every node will be terminated"))
             return (group, event)
         }
-        events.publish([event])
+        committed([event])
         return group
     }
 
@@ -83,7 +83,7 @@ extension PostgresStore {
             return try await Self.insertEvent(db, NodeEvent(at: at, cluster: node.cluster, group: node.group, nodeID: node.id,
                                                             kind: .nodeRequested, reason: node.stateReason))
         }
-        events.publish([event])
+        committed([event])
     }
 
     public func addToken(nodeID: String, tokenHash: String, tokenExpiry: Date) async throws {
@@ -96,7 +96,7 @@ extension PostgresStore {
     @discardableResult
     public func transition(nodeID: String, to state: NodeState, reason: String, at: Date) async throws -> NodeRecord {
         let (node, event) = try await write { db in try await Self.transition(db, nodeID: nodeID, to: state, reason: reason, at: at) }
-        events.publish([event])
+        committed([event])
         return node
     }
 
@@ -116,7 +116,7 @@ extension PostgresStore {
         // Outside the write lock: a heartbeat only moves a time forward, whoever writes first, and one replica's
         // bulk writes (a pass creating a thousand nodes) must not hold back the heartbeats another replica flushes
         // for the owner to read; the owner would see its agents fall silent.
-        try await read { db in
+        try await control { db in
             try await db.query("""
                 UPDATE nodes SET last_heartbeat = greatest(coalesce(nodes.last_heartbeat, 0), b.at)
                 FROM unnest($1::text[], $2::float8[]) AS b(id, at) WHERE nodes.id = b.id
@@ -145,7 +145,7 @@ extension PostgresStore {
 
     public func appendEvent(_ event: NodeEvent) async throws {
         let stored = try await write { db in try await Self.insertEvent(db, event) }
-        events.publish([stored])
+        committed([stored])
     }
 
     public func listEvents(cluster: String?, group: String?, after: Int64, limit: Int) async throws -> [NodeEvent] {
@@ -185,7 +185,7 @@ extension PostgresStore {
             }
             return events
         }
-        self.events.publish(events)
+        committed(events)
     }
 
     public func recordCertificate(_ certificate: CertificateRecord) async throws {

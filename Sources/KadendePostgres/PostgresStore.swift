@@ -1,5 +1,6 @@
 import KadendeModel
 import KadendeStore
+import KadendeSupport
 import Logging
 import PostgresNIO
 import struct Foundation.Date
@@ -11,9 +12,19 @@ import struct Foundation.URLComponents
 /// inside a write (the next revision number, one active rollout per group) hold until it commits.
 public final class PostgresStore: Store {
     let client: PostgresClient
+    /// A pool of its own for what must not wait behind writes: lease renewals and heartbeats. Writes queued for the
+    /// lock hold the main pool's connections while they wait; a replica whose renewals and heartbeat flushes queued
+    /// behind them would lose its groups, and its agents would look silent to the owner.
+    let control: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
     public let events = EventBus()
+    let followed = EventCursor()
+    /// Writes in flight from this replica. They are serialised by the lock anyway; one waiting for it holds a pool
+    /// connection, so without a cap a burst of writes (a pass creating a thousand nodes) takes every connection
+    /// and the reads of a reconcile pass queue behind it, to judge heartbeats against a clock that moved on.
+    let writers = AsyncSemaphore(2)
+    let wake: AsyncStream<Void>.Continuation
 
     /// The advisory lock every write takes (an arbitrary constant: "KADE").
     static let writeLock: Int64 = 0x4B414445
@@ -21,10 +32,27 @@ public final class PostgresStore: Store {
     /// `url`: `postgres://user:password@host:port/database`. Connects lazily; `migrate()` checks the server.
     public init(url: String, logger: Logger) throws {
         self.client = PostgresClient(configuration: try Self.configuration(url), backgroundLogger: logger)
+        var control = try Self.configuration(url)
+        control.options.maximumConnections = 3
+        self.control = PostgresClient(configuration: control, backgroundLogger: logger)
         self.logger = logger
-        let client = self.client
-        // The client's pool runs until the store is shut down.
-        self.runner = Task { await client.run() }
+        let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.wake = wake
+        let (client, controlClient, events, followed) = (self.client, self.control, self.events, self.followed)
+        // The pools and the event follower run until the store is shut down.
+        self.runner = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await controlClient.run() }
+                group.addTask { await Self.follow(controlClient, from: followed, to: events, wakes: wakes, logger: logger) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: Self.followEvery)
+                        wake.yield()
+                    }
+                }
+            }
+        }
     }
 
     /// Opens the store and brings its schema up to date (replicas starting together migrate once).
@@ -32,6 +60,7 @@ public final class PostgresStore: Store {
         let store = try PostgresStore(url: url, logger: logger)
         do {
             try await store.migrate()
+            try await store.startFollowing()
         } catch {
             store.shutdown()
             throw error
@@ -76,8 +105,22 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// Like `read`, on the control pool: for the few statements that never take the write lock and must not queue
+    /// behind those that do.
+    func control<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T {
+        do {
+            return try await control.withConnection { connection in
+                try await body(PGSession(connection: connection, logger: self.logger))
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
     /// One transaction, serialised with every other write of every replica.
     func write<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T {
+        await writers.wait()
+        defer { Task { await writers.signal() } }
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 let session = PGSession(connection: connection, logger: self.logger)
@@ -90,10 +133,11 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// Like `write`, but gives up at once (nil) when another write holds the lock, instead of queueing behind it.
+    /// Like `write`, but gives up at once (nil) when another write holds the lock, instead of queueing behind it;
+    /// on the control pool, so it does not queue for a connection behind writes either.
     func writeIfFree<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T? {
         do {
-            return try await client.withTransaction(logger: logger) { connection -> T? in
+            return try await control.withTransaction(logger: logger) { connection -> T? in
                 let session = PGSession(connection: connection, logger: self.logger)
                 guard try await session.scalar("SELECT pg_try_advisory_xact_lock($1)", [Self.writeLock], as: Bool.self) == true else { return nil }
                 try await Self.checkFence(session)

@@ -1,4 +1,5 @@
 import KadendeModel
+import KadendeSupport
 
 /// Caps the creates and destroys in flight against one provider: a cloud throttles an account that asks for a
 /// hundred machines at once, and a plugin's host has only so many cores. Lists and describes are not capped; they
@@ -45,35 +46,4 @@ public struct LimitedProvider: ClusterScopedProvider {
 
     /// Changes in flight, and changes waiting for a slot (for tests and metrics).
     public func inFlight() async -> (running: Int, waiting: Int) { (await slots.taken, await slots.waiting) }
-}
-
-/// A counting semaphore for tasks: waiters resume in order.
-public actor AsyncSemaphore {
-    private let limit: Int
-    private var available: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    public init(_ limit: Int) {
-        self.limit = limit
-        self.available = limit
-    }
-
-    public var taken: Int { limit - available }
-    public var waiting: Int { waiters.count }
-
-    public func wait() async {
-        if available > 0 {
-            available -= 1
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    public func signal() {
-        if waiters.isEmpty {
-            available += 1
-        } else {
-            waiters.removeFirst().resume()  // the slot passes straight to the next waiter
-        }
-    }
 }

@@ -123,6 +123,34 @@ import Glibc
                 "\(status.nodes.map { "\($0.id) \($0.revision ?? 0) \($0.outcome ?? "-")" })")
     }
 
+    @Test func theLiveEventStreamOfAnyReplicaCarriesEveryReplicasEvents() async throws {
+        let dir = try Paths.temporaryDirectory("ha-events")
+        guard let replicas = try replicas(2, dir) else { return }
+        defer { cleanUp(replicas, dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
+        try await replicas.startAll()
+        let (first, second) = (replicas.servers[0], replicas.servers[1])
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-sN", "-H", "Authorization: Bearer \(first.token ?? "")", first.url + "/v1/events/stream"]
+        let file = dir + "/stream.txt"
+        FileManager.default.createFile(atPath: file, contents: nil)
+        curl.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        try curl.run()
+        // SIGKILL: children of the test process inherit its ignored SIGTERM.
+        defer { kill(curl.processIdentifier, SIGKILL) }
+        // Applied through the second replica: it writes the event; the first streams it from the store.
+        try Self.group("elsewhere", desired: 0).write(toFile: dir + "/elsewhere.yaml", atomically: true, encoding: .utf8)
+        try second.cli(["group", "apply", "-f", dir + "/elsewhere.yaml"])
+        try await eventually("the other replica's event streams") {
+            (try String(contentsOfFile: file, encoding: .utf8)).contains("\"group\":\"elsewhere\"")
+        }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("event: group.applied\n"), "\(text)")
+        let seqs = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+        #expect(seqs == seqs.sorted() && Set(seqs).count == seqs.count, "in the store's order, each once: \(seqs)")
+    }
+
     @Test func aPausedOwnerIsFencedOffWhenItResumes() async throws {
         let dir = try Paths.temporaryDirectory("ha-pause")
         guard let replicas = try replicas(2, dir) else { return }
