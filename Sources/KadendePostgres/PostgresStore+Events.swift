@@ -33,6 +33,18 @@ extension PostgresStore {
         for await _ in wakes {
             guard let after = cursor.position.withLock({ $0 }) else { continue }
             do {
+                // Nobody listening (the usual case between dashboards): move past what committed without reading it.
+                // Asked after the position is read: a subscriber that came before that is served below, and one that
+                // comes after reads everything up to the position from the store (`listEvents`) itself.
+                if !bus.hasSubscribers {
+                    let latest = try await pool.withConnection { connection in
+                        try await PGSession(connection: connection, logger: logger).scalar("SELECT coalesce(max(seq), 0) FROM node_events", as: Int64.self)
+                    } ?? after
+                    if !bus.hasSubscribers {
+                        cursor.position.withLock { $0 = max($0 ?? latest, latest) }
+                        continue
+                    }
+                }
                 var position = after
                 // Page through a burst (a pass creating thousands of nodes) before waiting again.
                 while true {

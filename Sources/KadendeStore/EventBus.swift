@@ -19,6 +19,9 @@ public final class EventBus: Sendable {
         return stream
     }
 
+    /// Whether anyone listens: a store that has to fetch events to publish them need not when nobody does.
+    public var hasSubscribers: Bool { subscribers.withLock { !$0.isEmpty } }
+
     /// For stores: after a commit, the events it stored.
     public func publish(_ events: [NodeEvent]) {
         guard !events.isEmpty else { return }

@@ -1,5 +1,5 @@
 """What Kadende's benchmarks share: a real `kadende server` on loopback ports, the CLI, and the report."""
-import json, os, socket, subprocess, sys
+import json, os, socket, subprocess, sys, time, urllib.request
 from datetime import datetime
 
 
@@ -28,8 +28,38 @@ def make_admin(bin_dir, data_dir):
 
 def api_request(url):
     """A GET of the API with the benchmark's token."""
-    import urllib.request
     return urllib.request.Request(url, headers={"Authorization": f"Bearer {os.environ.get('KADENDE_TOKEN', '')}"})
+
+
+def api(url, path):
+    """The API's JSON answer to a GET."""
+    with urllib.request.urlopen(api_request(url + path), timeout=30) as r:
+        return json.load(r)
+
+
+def events_after(url, group, after):
+    """Every event of a group after a sequence number, page by page."""
+    out = []
+    while True:
+        page = api(url, f"/v1/events?group={group}&after={after}&limit=5000")
+        out += page
+        if len(page) < 5000:
+            return out
+        after = page[-1]["seq"]
+
+
+def wait(what, limit, condition, every=0.2):
+    """Waits for a condition, at most `limit` seconds; returns when it held. A condition that cannot be read yet
+    (a server restarting, a status file being replaced) counts as not yet."""
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        try:
+            if condition():
+                return time.time()
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
+        time.sleep(every)
+    sys.exit(f"{os.path.basename(sys.argv[0])}: never happened within {limit}s: {what}")
 
 
 def start_server(bin_dir, work, *extra):

@@ -2,32 +2,14 @@
 provider, `kadende-loadgen` playing its machines' agents over real mutual TLS (real enrolment, hello, heartbeats,
 acks), and configuration revisions pushed to the whole group at once. Push and acknowledgement times are the
 coordinator's own (the `config.pushed` event and each `node.config_applied` event, stamped on arrival)."""
-import argparse, json, os, subprocess, sys, time, urllib.request
-from bench_common import api_request, cli, parse_time, percentile, publish, start_server, stop_server
+import argparse, json, subprocess, sys, time
+from bench_common import api, cli, events_after, parse_time, publish, start_server, stop_server, wait
 
 
-def api(url, path):
-    with urllib.request.urlopen(api_request(url + path), timeout=30) as r:
-        return json.load(r)
 
 
-def events_after(url, group, after):
-    out = []
-    while True:
-        page = api(url, f"/v1/events?group={group}&after={after}&limit=5000")
-        out += page
-        if len(page) < 5000:
-            return out
-        after = page[-1]["seq"]
 
 
-def wait(what, limit, condition, every=0.2):
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(every)
-    sys.exit(f"bench_push: never happened within {limit}s: {what}")
 
 
 def main():

@@ -4,8 +4,8 @@ RSS over a window, memory per agent (RSS above the idle coordinator's, over N), 
 writes per second (pg_stat_database). Then a reconnect storm at the largest size: the coordinator killed with -9
 and started again, every agent reconnecting at once; time until all are back, and convictions (there must be none).
 Loopback only; every wait is bounded."""
-import argparse, json, os, signal, subprocess, sys, time, urllib.request
-from bench_common import api_request, free_port, publish
+import argparse, json, os, signal, subprocess, sys, time
+from bench_common import api, free_port, publish, wait
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -52,21 +52,8 @@ def pg_stats(url):
     return int(out[0]), int(out[1])
 
 
-def api(url, path):
-    with urllib.request.urlopen(api_request(url + path), timeout=30) as r:
-        return json.load(r)
 
 
-def wait(what, limit, condition, every=1.0):
-    deadline = time.time() + limit
-    while time.time() < deadline:
-        try:
-            if condition():
-                return time.time()
-        except (OSError, ValueError, KeyError, IndexError):
-            pass
-        time.sleep(every)
-    sys.exit(f"bench_scale: never happened within {limit}s: {what}")
 
 
 def loadgen_status(path):
