@@ -69,9 +69,11 @@ import Glibc
         let web = ["cluster": "default", "group": "web"]
         #expect(metrics.value("kadende_replacements_total", web) == 1, "\(metrics.text)")
         #expect(metrics.value("kadende_detection_latency_seconds_count", web) == 1)
-        // Convicted after heartbeatTimeout (2 s) of silence at the least; well inside startupTimeout.
+        // Measured from the victim's last heartbeat to its conviction: some silence, and well inside startupTimeout.
+        // (How much silence depends on the evidence: the provider seeing the process gone convicts before the
+        // heartbeat ceiling, so no lower bound is asserted beyond "after the last heartbeat".)
         let latency = try #require(metrics.value("kadende_detection_latency_seconds_sum", web))
-        #expect(latency >= 2 && latency < 120, "detection latency \(latency) s")
+        #expect(latency > 0 && latency < 120, "detection latency \(latency) s")
         #expect(metrics.value("kadende_nodes", web.merging(["state": "healthy"]) { a, _ in a }) == 3)
         try await eventually("the judge has a verdict on the replacement too") {
             try server.scrapeMetrics().value("kadende_node_verdicts", web.merging(["verdict": "healthy"]) { a, _ in a }) == 3
