@@ -230,9 +230,7 @@ import Glibc
         let machines = instances(dir, group: "web")
         #expect(machines.count == 3, "no duplicate machine: \(machines.map(\.id))")
         #expect(Set(machines.compactMap { $0.tags[InstanceTag.node] }) == Set(nodes.map(\.id)), "no lost node: every machine is a node's")
-        let log = try String(contentsOfFile: server.dataDirectory + "/server.log", encoding: .utf8)
-        // Seen as PostgreSQL's own word for a fast shutdown, or as the client's error once the server is gone.
-        #expect(["terminating connection due to administrator command", "PSQLError", "Connection refused"].contains { log.contains($0) },
-                "the store's failure was seen and survived")
+        // Whether a statement of the coordinator's was in flight when the server went down (and so failed, to be
+        // retried) is the scheduler's choice; the pool reconnects either way. What is checked is the outcome above.
     }
 }
