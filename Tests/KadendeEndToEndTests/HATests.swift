@@ -30,8 +30,10 @@ import Glibc
         return state.instances.filter { $0.tags[InstanceTag.group] == group }
     }
 
+    /// Replicas on the example plugin provider, whose state (`dir/plugin`) they share.
     func replicas(_ count: Int, _ dir: String, failpoint: String? = nil) throws -> Replicas? {
-        try Replicas.make(count, directory: dir) { server in
+        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
+        return try Replicas.make(count, directory: dir) { server in
             server.extraArguments += ["--provider-plugin", "local=" + Paths.root.appendingPathComponent("examples/plugins/kadende-local-plugin").path]
             server.environment = ["KADENDE_LOCAL_PLUGIN_DIR": dir + "/plugin", "KADENDE_AGENT_PATH": Paths.agent]
             if let failpoint { server.environment["KADENDE_FAILPOINT"] = failpoint }
@@ -56,7 +58,6 @@ import Glibc
         let dir = try Paths.temporaryDirectory("ha-kill")
         guard let replicas = try replicas(2, dir) else { return }
         defer { cleanUp(replicas, dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         try await replicas.startAll()
         // Two groups, two replicas: each owns one, whichever took which first (fair shares, not who got the apply).
         try await apply(replicas.servers[0], dir, "api", desired: 2)
@@ -103,7 +104,6 @@ import Glibc
         let dir = try Paths.temporaryDirectory("ha-push")
         guard let replicas = try replicas(2, dir) else { return }
         defer { cleanUp(replicas, dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         try await replicas.startAll()
         let first = replicas.servers[0]
         try await apply(first, dir, "api", desired: 2)
@@ -127,7 +127,6 @@ import Glibc
         let dir = try Paths.temporaryDirectory("ha-events")
         guard let replicas = try replicas(2, dir) else { return }
         defer { cleanUp(replicas, dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         try await replicas.startAll()
         let (first, second) = (replicas.servers[0], replicas.servers[1])
         let curl = Process()
@@ -162,7 +161,6 @@ import Glibc
         let dir = try Paths.temporaryDirectory("ha-pause")
         guard let replicas = try replicas(2, dir) else { return }
         defer { cleanUp(replicas, dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         let (first, second) = (replicas.servers[0], replicas.servers[1])
         // The first replica stops itself (SIGSTOP) just before it writes a new node's intent, after it checked its lease.
         first.environment["KADENDE_FAILPOINT"] = "before-intent:stop"
@@ -198,7 +196,6 @@ import Glibc
         defer { cleanUp(replicas, dir) }
         let environment = ProcessInfo.processInfo.environment
         let control = try #require(environment["KADENDE_TEST_POSTGRES_CTL"]), data = try #require(environment["KADENDE_TEST_POSTGRES_DATA"])
-        try FileManager.default.createDirectory(atPath: dir + "/plugin", withIntermediateDirectories: true)
         let server = replicas.servers[0]
         // The coordinator holds one create right after it wrote the node's intent and before it calls the provider
         // (the other creates of the pass go on): a reconcile in the middle of its writes.

@@ -76,6 +76,15 @@ def start_server(bin_dir, work, *extra):
     return server, f"http://127.0.0.1:{http}"
 
 
+def stop(proc):
+    """Asks a process to stop; kills it after 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def stop_server(server):
     server.terminate()
     server.wait(timeout=30)

@@ -6,7 +6,7 @@ which replica dies (each comes back before the next round). Per round: kill → 
 requested, convicted or turned unhealthy in either group after the kill, counted past the failover grace.
 Loopback only; every wait is bounded."""
 import argparse, json, os, shutil, signal, subprocess, sys, time
-from bench_common import api, events_after, free_port, percentile, publish, wait
+from bench_common import api, events_after, free_port, percentile, publish, stop, wait
 
 
 
@@ -124,17 +124,9 @@ def main():
             wait("each replica owns one group again", 120, lambda: {owner(url[survivor], g) for g in groups} == set(names), every=1)
             wait("every node healthy", 300, lambda: healthy(survivor) >= 2 * half, every=1)
     finally:
-        loadgen.terminate()
-        try:
-            loadgen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            loadgen.kill()
+        stop(loadgen)
         for proc in procs.values():
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
     takeovers = [r["takeover"] for r in rounds]
     backs = [r["back"] for r in rounds if r["moved"]] or [0.0]

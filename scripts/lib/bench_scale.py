@@ -5,7 +5,7 @@ writes per second (pg_stat_database). Then a reconnect storm at the largest size
 and started again, every agent reconnecting at once; time until all are back, and convictions (there must be none).
 Loopback only; every wait is bounded."""
 import argparse, json, os, signal, subprocess, sys, time
-from bench_common import api, free_port, publish, wait
+from bench_common import api, free_port, publish, stop, wait
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -146,16 +146,8 @@ def main():
         print(f"storm: {size} agents back {storm['back']:.0f} s after the restart, healthy {storm['healthy']:.0f} s; "
               f"{convictions} convictions; coordinator alive: {storm['alive']}", flush=True)
     finally:
-        loadgen.terminate()
-        try:
-            loadgen.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            loadgen.kill()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(loadgen)
+        stop(server)
 
     lines = ["", "## Agents per coordinator, on PostgreSQL (`scripts/lib/bench_scale.py`)", "",
              f"Measured {time.strftime('%Y-%m-%d')}: one `kadende server` (release) on the PostgreSQL store (a private PostgreSQL 15",
