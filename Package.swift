@@ -173,7 +173,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["SigV4TestSuite"]),
         .testTarget(name: "KadendeStoreTests", dependencies: [
-            "KadendeStore", "KadendePostgres", "KadendeModel", "KadendeWire", .product(name: "Logging", package: "swift-log"),
+            "KadendeStore", "KadendePostgres", "KadendeModel", "KadendeWire", "KadendeSupport",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),

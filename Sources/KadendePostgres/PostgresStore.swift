@@ -58,8 +58,10 @@ public final class PostgresStore: Store {
         }
     }
 
-    /// Opens the store and brings its schema up to date (replicas starting together migrate once).
+    /// Opens the store and brings its schema up to date (replicas starting together migrate once). A server that
+    /// cannot be reached or refuses the user is an error at once: the pool alone would retry without end.
     public static func open(url: String, logger: Logger) async throws -> PostgresStore {
+        try await reach(url, logger: logger)
         let store = try PostgresStore(url: url, logger: logger)
         do {
             try await store.migrate()
@@ -96,10 +98,27 @@ public final class PostgresStore: Store {
         return configuration
     }
 
-    /// The URL without its password, for messages.
+    /// One connection, made and closed: why the server cannot be used, in PostgreSQL's words or the network's.
+    static func reach(_ url: String, logger: Logger) async throws {
+        let pool = try configuration(url)
+        var configuration = PostgresConnection.Configuration(host: pool.host ?? "", port: pool.port ?? 5432, username: pool.username,
+                                                             password: pool.password, database: pool.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(5)
+        do {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+            try await connection.close()
+        } catch let error as PSQLError {
+            let why = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
+            throw StoreError(.database, "cannot use PostgreSQL at \(redacted(url)): \(why)")
+        } catch {
+            throw StoreError(.database, "cannot use PostgreSQL at \(redacted(url)): \(error)")
+        }
+    }
+
+    /// The URL without its password, for messages (`***`: characters a URL keeps as they are).
     public static func redacted(_ url: String) -> String {
         guard var parts = URLComponents(string: url) else { return "an unreadable URL" }
-        if parts.password != nil { parts.password = "…" }
+        if parts.password != nil { parts.password = "***" }
         return parts.string ?? "an unreadable URL"
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KadendeEC2
 import KadendeProviders
+import KadendeSupport
 import KadendeWire
 import Logging
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import KadendeAPI
 import KadendeModel
 import KadendeProviders
+import KadendeSupport
 
 /// Coordinator replicas on one PostgreSQL database that the test creates on the server `scripts/test` started
 /// (`KADENDE_TEST_POSTGRES`). They share the CA and the secret key (an operator copies `<data-dir>/pki` and
