@@ -96,6 +96,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "With a shared store: after taking a group over from another replica, how long nobody in it is convicted (e.g. 15s).")
     var failoverGrace: String = "15s"
 
+    @Option(help: "How often a connected agent hears from the coordinator (a keep-alive when there is nothing else); an agent that hears nothing for three times as long tries the next coordinator (e.g. 4s).")
+    var agentKeepAlive: String = "4s"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -145,6 +148,10 @@ struct ServerCommand: AsyncParsableCommand {
         config.replica.leaseDuration = lease.value
         guard let failover = Seconds(parsing: failoverGrace) else { throw ValidationError("--failover-grace \(failoverGrace): expected a duration such as 15s") }
         config.replica.failoverGrace = failover.value
+        guard let keepAlive = Seconds(parsing: agentKeepAlive), (0.1...60).contains(keepAlive.value) else {
+            throw ValidationError("--agent-keep-alive \(agentKeepAlive): expected 100ms to 60s, such as 4s")
+        }
+        config.agentKeepAlive = keepAlive.value
         guard let lifetime = Seconds(parsing: enrolmentTokenLifetime), lifetime.value > 0 else {
             throw ValidationError("--enrolment-token-lifetime \(enrolmentTokenLifetime): expected a duration such as 15m")
         }

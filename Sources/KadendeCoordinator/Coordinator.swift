@@ -100,7 +100,8 @@ public final class Coordinator: Sendable {
         let tracker = HeartbeatTracker()
         let gateway = try AgentGateway(
             configuration: GatewayConfiguration(host: configuration.agentHost, port: configuration.agentPort,
-                                                maxFrameSize: configuration.maxFrameSize, coordinatorID: "kadende-\(ProcessID.current)"),
+                                                maxFrameSize: configuration.maxFrameSize, coordinatorID: "kadende-\(ProcessID.current)",
+                                                keepAlive: .milliseconds(Int64(configuration.agentKeepAlive * 1000))),
             tls: tls, store: store,
             enrolment: EnrolmentService(store: store, ca: ca, certificateLifetime: configuration.certificateLifetime),
             tracker: tracker, now: configuration.now, logger: logger)

@@ -45,6 +45,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var restartGrace: Double = 15
     public var orphanGrace: Double = 120
     public var maxFrameSize: Int = 1 << 20
+    /// Seconds: a welcomed agent hears from the coordinator at least this often, and leaves one silent for three
+    /// times as long (stopped, hung or cut off) for the next endpoint.
+    public var agentKeepAlive: Double = 4
     /// Nil: the embedded SQLite file in the data directory. A `postgres://` URL: a store shared by replicas, each
     /// owning a share of the groups through leases.
     public var storeURL: String?

@@ -15,12 +15,16 @@ public struct GatewayConfiguration: Sendable {
     public var port: Int
     public var maxFrameSize: Int
     public var coordinatorID: String
+    /// A welcomed agent hears from the coordinator at least this often; it leaves after three times as long.
+    public var keepAlive: TimeAmount
 
-    public init(host: String = "127.0.0.1", port: Int = 7443, maxFrameSize: Int = Frame.defaultMaxSize, coordinatorID: String) {
+    public init(host: String = "127.0.0.1", port: Int = 7443, maxFrameSize: Int = Frame.defaultMaxSize, coordinatorID: String,
+                keepAlive: TimeAmount = .seconds(4)) {
         self.host = host
         self.port = port
         self.maxFrameSize = maxFrameSize
         self.coordinatorID = coordinatorID
+        self.keepAlive = keepAlive
     }
 }
 
@@ -61,6 +65,7 @@ public final class AgentGateway: Service, Sendable {
     public func bind() async throws -> Int {
         let sslContext = self.sslContext
         let maxFrameSize = configuration.maxFrameSize
+        let keepAlive = configuration.keepAlive
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -73,6 +78,8 @@ public final class AgentGateway: Service, Sendable {
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(IdleStateHandler(writeTimeout: keepAlive))
+                    try sync.addHandler(KeepAliveSender())
                     return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
                 }
             }

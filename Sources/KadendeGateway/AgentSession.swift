@@ -143,7 +143,7 @@ struct AgentSession: Sendable {
             guard helloDone else { throw WireError(.unexpectedMessage, "command result before hello") }
             gateway.complete(result, from: node)
             return .answered(nil)
-        case .welcome, .enrolled, .push, .refused, .renewed, .runCommand:
+        case .welcome, .enrolled, .push, .refused, .renewed, .runCommand, .keepAlive:
             throw WireError(.unexpectedMessage, "\(message.type.map { "\($0)" } ?? "message") is sent by coordinators, not agents")
         case .enrol, .hello, .renew:
             return .needsStore
@@ -170,7 +170,8 @@ struct AgentSession: Sendable {
             logger.info("agent connected", metadata: ["agent.version": "\(hello.agentVersion)"])
             let welcome = try Self.encode(.welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
                                                                 heartbeatIntervalMillis: Int(interval * 1000), serverTime: now,
-                                                                probes: probes, facts: facts)))
+                                                                probes: probes, facts: facts,
+                                                                keepAliveMillis: Int(gateway.configuration.keepAlive.nanoseconds / 1_000_000))))
             // Welcome first, then the revision the node should run if it is behind: written in this order on one
             // channel, the agent always knows its facts before it renders a template.
             channel.write(welcome, promise: nil)

@@ -19,12 +19,13 @@ public enum MessageType: UInt16, Sendable, CaseIterable {
     case renewed = 11
     case runCommand = 12
     case commandResult = 13
+    case keepAlive = 14
 
     /// Whether a receiver must understand a message of this type. Hello, enrol and push change what the receiver
     /// does next; a heartbeat from a newer agent's optional extension does not.
     public var isRequired: Bool {
         switch self {
-        case .ack, .bye: false
+        case .ack, .bye, .keepAlive: false
         default: true
         }
     }
@@ -57,14 +58,28 @@ public struct Welcome: Codable, Sendable, Hashable {
     /// Facts about the node that only the coordinator knows (`node.group`, `node.cluster`, `node.address`), for
     /// configuration templates.
     public var facts: [String: String]?
+    /// The coordinator writes to the connection at least this often (a `keepAlive` when it has nothing else to
+    /// say); an agent that hears nothing for three times as long takes the coordinator for stopped or cut off and
+    /// tries the next endpoint. Nil from a coordinator that predates keep-alives (the agent waits on TCP alone).
+    public var keepAliveMillis: Int?
     public init(coordinatorID: String, heartbeatIntervalMillis: Int, serverTime: Date, probes: [ProbeSpec]? = nil,
-                facts: [String: String]? = nil) {
+                facts: [String: String]? = nil, keepAliveMillis: Int? = nil) {
         self.coordinatorID = coordinatorID
         self.heartbeatIntervalMillis = heartbeatIntervalMillis
         self.serverTime = serverTime
         self.probes = probes
         self.facts = facts
+        self.keepAliveMillis = keepAliveMillis
     }
+
+    /// How long the agent waits for a word from the coordinator before it gives up on the connection.
+    public var silenceLimitMillis: Int? { keepAliveMillis.map { 3 * min(max($0, 100), 60_000) } }
+}
+
+/// Coordinator → agent, on an idle connection after `welcome`: "still here". Optional, so agents that predate it
+/// ignore it.
+public struct KeepAlive: Codable, Sendable, Hashable {
+    public init() {}
 }
 
 /// Agent → coordinator on a connection without a client certificate: the single-use token from user-data and a
@@ -205,6 +220,7 @@ public enum WireMessage: Sendable, Hashable {
     case renewed(Renewed)
     case runCommand(RunCommand)
     case commandResult(CommandResult)
+    case keepAlive(KeepAlive)
     /// A message type this build does not know and that the sender marked optional.
     case ignored(type: UInt16)
 
@@ -223,6 +239,7 @@ public enum WireMessage: Sendable, Hashable {
         case .renewed: .renewed
         case .runCommand: .runCommand
         case .commandResult: .commandResult
+        case .keepAlive: .keepAlive
         case .ignored: nil
         }
     }

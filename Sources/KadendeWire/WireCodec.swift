@@ -25,6 +25,7 @@ public enum WireCodec {
         case .renewed(let m): (type, body) = (.renewed, try encoder.encode(m))
         case .runCommand(let m): (type, body) = (.runCommand, try encoder.encode(m))
         case .commandResult(let m): (type, body) = (.commandResult, try encoder.encode(m))
+        case .keepAlive(let m): (type, body) = (.keepAlive, try encoder.encode(m))
         case .ignored(let t): throw WireError(.unknownMessage, "cannot send unknown message type \(t)")
         }
         return Frame(flags: type.isRequired ? .required : [], type: type.rawValue, payload: allocator.buffer(bytes: body))
@@ -58,6 +59,7 @@ public enum WireCodec {
             case .renewed: return .renewed(try decoder.decode(Renewed.self, from: body))
             case .runCommand: return .runCommand(try decoder.decode(RunCommand.self, from: body))
             case .commandResult: return .commandResult(try decoder.decode(CommandResult.self, from: body))
+            case .keepAlive: return .keepAlive(try decoder.decode(KeepAlive.self, from: body))
             }
         } catch {
             throw WireError(.malformedFrame, "\(type) body does not parse: \(Self.summary(of: error))")

@@ -9,8 +9,8 @@ import Glibc
 
 /// Coordinator replicas on a real PostgreSQL (started by `scripts/test`), with nodes on the example provider plugin,
 /// whose machines (agent processes) and state live outside any coordinator, as a cloud's would: an owner killed
-/// with -9 is replaced by another replica without replacing a node, a paused owner is fenced off, and PostgreSQL
-/// restarted in the middle of a reconcile loses and duplicates nothing.
+/// with -9 is replaced by another replica without replacing a node, a paused owner is fenced off, agents leave a
+/// replica that hangs, and PostgreSQL restarted in the middle of a reconcile loses and duplicates nothing.
 @Suite(.serialized) struct HATests {
     static func group(_ name: String, desired: Int) -> String {
         """
@@ -188,6 +188,45 @@ import Glibc
         #expect(instances(dir, group: "web").count == 1, "and no second machine")
         let requested = try second.events(group: "web").filter { $0.kind == .nodeRequested }
         #expect(requested.count == 1, "nothing of the fenced intent is in the store: \(requested.map(\.reason))")
+    }
+
+    @Test func agentsLeaveAStoppedReplicaForAnotherAndNoNodeIsReplaced() async throws {
+        let dir = try Paths.temporaryDirectory("ha-stopped")
+        guard let replicas = try replicas(2, dir) else { return }
+        defer { cleanUp(replicas, dir) }
+        // Agents leave a replica they have not heard from for 1.5 s.
+        for server in replicas.servers { server.extraArguments += ["--agent-keep-alive", "500ms"] }
+        try await replicas.startAll()
+        let (first, second) = (replicas.servers[0], replicas.servers[1])
+        try await apply(first, dir, "web", desired: 2)
+        // Agents dial the first endpoint they are given: both talk to replica-1.
+        try await eventually("web's agents are connected to replica-1") {
+            let detail: APIGroupDetail = try first.json(["group", "get", "web"])
+            return detail.nodes.count == 2 && detail.nodes.allSatisfy { $0.state == .healthy && $0.connected }
+        }
+        let before = Set(try second.nodes(group: "web").map(\.id))
+        let cursor = try second.events(group: "web").last?.seq ?? 0
+
+        // replica-1 hangs: its TCP connections stay open and the kernel takes the agents' heartbeats, which nobody
+        // reads. Without a word from it, the agents go to replica-2.
+        let pid = try #require(first.process?.processIdentifier)
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }  // before the clean-up, which a stopped process would not answer
+        try await eventually("replica-1 is stopped") { first.isStopped }
+        try await eventually("replica-2 owns web and both agents are connected to it", limit: .seconds(60)) {
+            let detail: APIGroupDetail = try second.json(["group", "get", "web"])
+            return try replicas.owner(of: "web", asking: second) == "replica-2" && detail.nodes.count == 2 && detail.nodes.allSatisfy(\.connected)
+        }
+        try await eventually("past any failover grace, replica-2 judges every web node healthy", limit: .seconds(90)) {
+            let detail: APIGroupDetail = try second.json(["group", "get", "web"])
+            return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == 2
+                && detail.nodes.allSatisfy { $0.state == .healthy && $0.verdict == "healthy" && $0.connected }
+        }
+        #expect(Set(try second.nodes(group: "web").map(\.id)) == before, "no node replaced because a replica hung")
+        let after = try second.events(group: "web", after: cursor)
+        #expect(!after.contains { $0.kind == .nodeRequested || $0.kind == .nodeConvicted || $0.reason.contains("→ unhealthy") },
+                "\(after.map(\.reason))")
+        #expect(instances(dir, group: "web").count == 2)
     }
 
     @Test func postgreSQLRestartedInTheMiddleOfAReconcileLosesAndDuplicatesNothing() async throws {

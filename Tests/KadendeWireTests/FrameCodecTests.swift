@@ -20,6 +20,9 @@ import Testing
             .enrol(Enrol(nodeID: "n-0123456789abcdef", token: "kdt_x", csrDER: Data([1, 2, 3]))),
             .refused(Refused(code: .tokenUsed, reason: "used")),
             .ack(Ack(revision: 2, outcome: .applied)),
+            .welcome(Welcome(coordinatorID: "c", heartbeatIntervalMillis: 1000, serverTime: Date(timeIntervalSince1970: 1000),
+                             keepAliveMillis: 4000)),
+            .keepAlive(KeepAlive()),
         ]
         let channel = try channel(maxFrameSize: 1 << 20)
         for message in messages {
@@ -74,6 +77,16 @@ import Testing
     @Test func unknownOptionalMessageIsIgnored() throws {
         let frame = Frame(flags: [], type: 999, payload: ByteBuffer(string: "{}"))
         #expect(try WireCodec.decode(frame) == .ignored(type: 999))
+    }
+
+    /// Agents that predate keep-alives ignore them, and their silence limit comes from the welcome or not at all.
+    @Test func keepAlivesAreOptionalAndTheSilenceLimitIsThreeOfThem() throws {
+        #expect(try WireCodec.encode(.keepAlive(KeepAlive())).flags.contains(.required) == false)
+        let welcome = Welcome(coordinatorID: "c", heartbeatIntervalMillis: 1000, serverTime: Date(), keepAliveMillis: 4000)
+        #expect(welcome.silenceLimitMillis == 12_000)
+        #expect(Welcome(coordinatorID: "c", heartbeatIntervalMillis: 1000, serverTime: Date()).silenceLimitMillis == nil)
+        #expect(Welcome(coordinatorID: "c", heartbeatIntervalMillis: 1000, serverTime: Date(), keepAliveMillis: 0).silenceLimitMillis == 300,
+                "a keep-alive below 100 ms counts as 100 ms")
     }
 
     @Test func unknownRequiredMessageIsRefused() {

@@ -181,6 +181,9 @@ public final class Agent: Sendable {
             case let other?: throw AgentError("expected welcome, got \(other.type.map { "\($0)" } ?? "unknown")")
             }
             deadline.cancel()
+            if let limit = welcome.silenceLimitMillis {
+                try await SilenceWatch.install(on: channel.channel, limit: .milliseconds(Int64(limit)), endpoint: endpoint, logger: logger)
+            }
             onWelcome()
             logger.info("connected", metadata: ["endpoint": "\(endpoint)", "coordinator": "\(welcome.coordinatorID)",
                                                 "probes": "\(welcome.probes?.count ?? 0)"])
@@ -286,8 +289,8 @@ public final class Agent: Sendable {
             // Applied beside the session, one revision at a time; the ack follows on whichever connection is live.
             config.enqueue(push.config)
             return nil
-        case .ignored:
-            return nil
+        case .ignored, .keepAlive:
+            return nil  // any word from the coordinator already reset the silence watch
         case .bye(let bye):
             throw AgentError("coordinator said goodbye: \(bye.reason)")
         case .runCommand(let command):
