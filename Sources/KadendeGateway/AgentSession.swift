@@ -30,6 +30,9 @@ struct AgentSession: Sendable {
         self.remote = remote
     }
 
+    /// The peer's IP address, as the audit log records sources.
+    var remoteAddress: String { channel.remoteAddress?.ipAddress ?? remote }
+
     var logger: Logger {
         var l = gateway.logger
         l[metadataKey: "remote"] = "\(remote)"
@@ -156,7 +159,7 @@ struct AgentSession: Sendable {
         switch message {
         case .enrol(let request):
             guard nodeID == nil else { throw WireError(.unexpectedMessage, "this connection is already authenticated") }
-            let enrolled = try await gateway.enrolment.enrol(request, now: now)
+            let enrolled = try await gateway.enrolment.enrol(request, now: now, source: remoteAddress)
             gateway.logger.info("node enrolled", metadata: ["node.id": "\(request.nodeID)", "remote": "\(remote)"])
             return .enrolled(enrolled)
         case .hello(let hello):

@@ -18,6 +18,28 @@ public struct EnrolmentService: Sendable {
         self.certificateLifetime = certificateLifetime
     }
 
+    /// `enrol`, with its outcome in the audit log (`node.enrol`): the node, its cluster, the address it came from,
+    /// and why a refusal was refused. A failure to write the entry is logged by the caller, not held against the
+    /// node.
+    public func enrol(_ request: Enrol, now: Date, source: String) async throws(WireError) -> Enrolled {
+        let outcome: Result<Enrolled, WireError>
+        do {
+            outcome = .success(try await enrol(request, now: now))
+        } catch {
+            outcome = .failure(error)
+        }
+        let nodeID = String(request.nodeID.prefix(64))
+        let cluster = NodeID.isValid(request.nodeID) ? (try? await store.node(id: request.nodeID))?.cluster : nil
+        let result: String
+        switch outcome {
+        case .success: result = "ok"
+        case .failure(let error): result = "refused: \(error.code.rawValue): \(error.message)"
+        }
+        _ = try? await store.appendAudit(AuditEntry(at: now, actor: "node \(nodeID)", action: "node.enrol", cluster: cluster,
+                                                    target: nodeID, outcome: result, source: source))
+        return try outcome.get()
+    }
+
     public func enrol(_ request: Enrol, now: Date) async throws(WireError) -> Enrolled {
         guard NodeID.isValid(request.nodeID) else {
             throw WireError(.invalidToken, "\"\(request.nodeID.prefix(40))\" is not a node id")

@@ -84,6 +84,13 @@ import X509
             let again = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
             #expect(refusal(again) == .tokenUsed)
             #expect(try await eventCount(c) == before)
+            // Both are in the audit log: the enrolment, and the second try with the spent token, from where they came.
+            let cluster = try await c.store.node(id: nodeID)?.cluster
+            let audit = try await c.store.audit(after: 0, limit: 1_000).filter { $0.action == "node.enrol" && $0.target == nodeID }
+            #expect(audit.map(\.outcome.first) == ["o", "r"], "\(audit.map(\.outcome))")
+            #expect(audit.first?.outcome == "ok" && audit.last?.outcome.hasPrefix("refused: token_used") == true, "\(audit.map(\.outcome))")
+            #expect(audit.allSatisfy { $0.actor == "node \(nodeID)" && $0.cluster == cluster && $0.source == "127.0.0.1" },
+                    "\(audit)")
         }
     }
 
