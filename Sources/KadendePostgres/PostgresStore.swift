@@ -30,12 +30,11 @@ public final class PostgresStore: Store {
     /// The advisory lock every write takes (an arbitrary constant: "KADE").
     static let writeLock: Int64 = 0x4B414445
 
-    /// `url`: `postgres://user:password@host:port/database`. Opens its connections in the background (8, and
-    /// 3 for `control`); `migrate()` checks the server.
+    /// `url`: `postgres://user:password@host:port/database`. Opens connections as they are needed (at most 8,
+    /// and 3 for `control`), after one that checks the server can be used.
     public init(url: String, logger: Logger) throws {
         self.client = PostgresClient(configuration: try Self.configuration(url), backgroundLogger: logger)
         var control = try Self.configuration(url)
-        control.options.minimumConnections = 3
         control.options.maximumConnections = 3
         self.control = PostgresClient(configuration: control, backgroundLogger: logger)
         self.logger = logger
@@ -85,14 +84,16 @@ public final class PostgresStore: Store {
         let database = String(parts.path.drop { $0 == "/" })
         var configuration = PostgresClient.Configuration(host: host, port: parts.port ?? 5432, username: user,
                                                          password: parts.password, database: database.isEmpty ? user : database, tls: .disable)
-        // Every connection stays open, and the pool runs no keep-alive queries. Otherwise each time a connection
-        // goes back to the pool it schedules an idle-timeout timer (60 s) and a keep-alive timer (30 s), and a timer
-        // cancelled by the next lease keeps its sleeping task allocated until its deadline: in a burst of writes
-        // (a pass creating a thousand nodes) tens of thousands of them, 20 MiB at 1 000 agents that malloc keeps
-        // after they go (`docs/benchmarks.md`). A connection the server or the network closes is dropped by the
-        // pool, which opens another to stay at the minimum (`HATests` restarts PostgreSQL under a coordinator).
-        configuration.options.minimumConnections = 8
+        // Short idle timeout, no keep-alive queries. Each time a connection goes back to the pool, the pool schedules
+        // an idle-timeout timer (60 s by default) and a keep-alive timer (30 s), and a timer cancelled by the next
+        // lease keeps its sleeping task allocated until its deadline: in a burst of writes (a pass creating a thousand
+        // nodes) tens of thousands of them, 20 MiB at 1 000 agents that malloc keeps after they go
+        // (`docs/benchmarks.md`). A connection idle for 10 s is closed instead, so none lives long enough to need a
+        // keep-alive. Not a minimum of open connections: this pool stops the process on a precondition when a lease
+        // finds it below its minimum, as it is while PostgreSQL restarts (`HATests`).
+        configuration.options.minimumConnections = 0
         configuration.options.maximumConnections = 8
+        configuration.options.connectionIdleTimeout = .seconds(10)
         configuration.options.keepAliveBehavior = nil
         configuration.options.connectTimeout = .seconds(5)
         return configuration

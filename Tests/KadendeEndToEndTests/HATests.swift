@@ -11,7 +11,7 @@ import Glibc
 /// whose machines (agent processes) and state live outside any coordinator, as a cloud's would: an owner killed
 /// with -9 is replaced by another replica without replacing a node, a paused owner is fenced off, agents leave a
 /// replica that hangs, and PostgreSQL restarted in the middle of a reconcile loses and duplicates nothing.
-@Suite(.serialized) struct HATests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct HATests {
     static func group(_ name: String, desired: Int) -> String {
         """
         name: \(name)
@@ -88,16 +88,23 @@ import Glibc
         #expect(takeover.reason.contains("(term \(term + 1))"), "a new term fences the dead owner off: \(takeover.reason)")
 
         // Past the failover grace, with every agent heard again (through either replica): the same nodes, healthy.
-        try await eventually("the grace is over and every web node is judged healthy by its new owner", limit: .seconds(90)) {
-            let detail: APIGroupDetail = try survivor.json(["group", "get", "web"])
-            return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == 3
+        try await expectNoNodeReplaced(in: "web", judgedBy: survivor, since: cursor, nodes: before, dir: dir)
+    }
+
+    /// Past any failover grace, `server` judges the group's nodes, still `nodes`, healthy and connected; since
+    /// `cursor` nothing was requested, convicted or unhealthy, and there are as many machines as nodes.
+    func expectNoNodeReplaced(in group: String, judgedBy server: ServerProcess, since cursor: Int64, nodes: Set<String>,
+                              dir: String) async throws {
+        try await eventually("past any failover grace, every \(group) node is judged healthy", limit: .seconds(90)) {
+            let detail: APIGroupDetail = try server.json(["group", "get", group])
+            return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == nodes.count
                 && detail.nodes.allSatisfy { $0.state == .healthy && $0.verdict == "healthy" && $0.connected }
         }
-        #expect(Set(try survivor.nodes(group: "web").map(\.id)) == before, "no node replaced because of the failover")
-        let after = try survivor.events(group: "web", after: cursor)
+        #expect(Set(try server.nodes(group: group).map(\.id)) == nodes, "no node replaced")
+        let after = try server.events(group: group, after: cursor)
         #expect(!after.contains { $0.kind == .nodeRequested || $0.kind == .nodeConvicted || $0.reason.contains("→ unhealthy") },
                 "\(after.map(\.reason))")
-        #expect(instances(dir, group: "web").count == 3)
+        #expect(instances(dir, group: group).count == nodes.count)
     }
 
     @Test func aPushReachesAgentsConnectedToAReplicaThatDoesNotOwnTheirGroup() async throws {
@@ -217,16 +224,7 @@ import Glibc
             let detail: APIGroupDetail = try second.json(["group", "get", "web"])
             return try replicas.owner(of: "web", asking: second) == "replica-2" && detail.nodes.count == 2 && detail.nodes.allSatisfy(\.connected)
         }
-        try await eventually("past any failover grace, replica-2 judges every web node healthy", limit: .seconds(90)) {
-            let detail: APIGroupDetail = try second.json(["group", "get", "web"])
-            return detail.safety != nil && detail.safety?.held == nil && detail.nodes.count == 2
-                && detail.nodes.allSatisfy { $0.state == .healthy && $0.verdict == "healthy" && $0.connected }
-        }
-        #expect(Set(try second.nodes(group: "web").map(\.id)) == before, "no node replaced because a replica hung")
-        let after = try second.events(group: "web", after: cursor)
-        #expect(!after.contains { $0.kind == .nodeRequested || $0.kind == .nodeConvicted || $0.reason.contains("→ unhealthy") },
-                "\(after.map(\.reason))")
-        #expect(instances(dir, group: "web").count == 2)
+        try await expectNoNodeReplaced(in: "web", judgedBy: second, since: cursor, nodes: before, dir: dir)
     }
 
     @Test func postgreSQLRestartedInTheMiddleOfAReconcileLosesAndDuplicatesNothing() async throws {

@@ -27,7 +27,7 @@ start_postgres() {
     || { cat "$dir/initdb.log"; return 1; }
   # Loopback only, the socket in the private directory, and sized for a test machine.
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off" start >/dev/null \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c fsync=off -c synchronous_commit=off" start >/dev/null \
     || { cat "$dir/server.log"; return 1; }
   export KADENDE_TEST_POSTGRES="postgres://kadende@127.0.0.1:$port/postgres"
   export KADENDE_TEST_POSTGRES_DATA="$dir/data"
