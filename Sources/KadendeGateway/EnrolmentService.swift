@@ -19,8 +19,7 @@ public struct EnrolmentService: Sendable {
     }
 
     /// `enrol`, with its outcome in the audit log (`node.enrol`): the node, its cluster, the address it came from,
-    /// and why a refusal was refused. A failure to write the entry is logged by the caller, not held against the
-    /// node.
+    /// and why a refusal was refused. A failure to write the entry (the store away) is not held against the node.
     public func enrol(_ request: Enrol, now: Date, source: String) async throws(WireError) -> Enrolled {
         let outcome: Result<Enrolled, WireError>
         do {
