@@ -8,8 +8,11 @@ import NIOCore
 /// bytes count, so it sits in front of TLS.
 enum SilenceWatch {
     static func install(on channel: any Channel, limit: TimeAmount, endpoint: Endpoint, logger: Logger) async throws {
-        try await channel.pipeline.addHandlers([IdleStateHandler(readTimeout: limit), Closer(limit: limit, endpoint: endpoint, logger: logger)],
-                                               position: .first).get()
+        // Made on the channel's event loop: an IdleStateHandler may not cross from the task.
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandlers(
+                [IdleStateHandler(readTimeout: limit), Closer(limit: limit, endpoint: endpoint, logger: logger)], position: .first)
+        }.get()
     }
 
     final class Closer: ChannelInboundHandler, Sendable {
