@@ -174,7 +174,7 @@ let package = Package(
         ], exclude: ["SigV4TestSuite"]),
         .testTarget(name: "KadendeStoreTests", dependencies: [
             "KadendeStore", "KadendePostgres", "KadendeModel", "KadendeWire", "KadendeSupport",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .testTarget(name: "KadendeRolloutTests", dependencies: ["KadendeRollout", "KadendeStore", "KadendeModel", "KadendeWire"]),
         .testTarget(name: "KadendeReconcilerTests", dependencies: ["KadendeReconciler", "KadendeHealth", "KadendeModel", "KadendeWire"]),

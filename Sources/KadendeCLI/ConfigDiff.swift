@@ -10,7 +10,7 @@ enum ConfigDiff {
         for path in Set(filesA.keys).union(filesB.keys).sorted() {
             switch (filesA[path], filesB[path]) {
             case (nil, let new?): out += "+ file \(path) (mode \(String(new.mode, radix: 8)))\n" + lines(new.content).map { "+ \($0)\n" }.joined()
-            case (let old?, nil): out += "- file \(path)\n"
+            case (_?, nil): out += "- file \(path)\n"
             case (let old?, let new?) where old != new:
                 out += "~ file \(path)"
                 if old.mode != new.mode { out += " mode \(String(old.mode, radix: 8)) → \(String(new.mode, radix: 8))" }

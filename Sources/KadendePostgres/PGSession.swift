@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import KadendeStore
 import PostgresNIO
 
 /// A value bound to a statement's `$n` placeholder.
@@ -38,12 +39,25 @@ struct PGSession {
     let connection: PostgresConnection
     let logger: Logger
 
+    /// The statement is handed to the connection on its event loop, and only while the connection is open.
+    /// postgres-nio (1.33) writes a statement without a promise for the write: one that reaches a connection whose
+    /// handlers are already gone (the pool leased it as it closed, as happens while PostgreSQL restarts) is never
+    /// answered, and its caller waits forever. That kept an agent's enrolment, and so `kadende server`'s shutdown,
+    /// waiting (`HATests`). On the event loop, an open connection still has its handler, which fails the statement
+    /// if the connection closes afterwards.
     @discardableResult
     func query(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> [PGRow] {
         var bindings = PostgresBindings()
         for argument in arguments { argument.bind(&bindings) }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        return try await rows.collect().map { PGRow(row: $0.makeRandomAccess()) }
+        let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        let connection = self.connection, logger = self.logger
+        let result = try await connection.eventLoop.flatSubmit { () -> EventLoopFuture<PostgresQueryResult> in
+            guard !connection.isClosed else {
+                return connection.eventLoop.makeFailedFuture(StoreError(.database, "PostgreSQL: the connection closed before the statement was sent"))
+            }
+            return connection.query(statement, logger: logger)
+        }.get()
+        return result.rows.map { PGRow(row: $0.makeRandomAccess()) }
     }
 
     func one(_ sql: String, _ arguments: [any PGBindable] = []) async throws -> PGRow? {

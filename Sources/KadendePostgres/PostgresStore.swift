@@ -150,8 +150,7 @@ public final class PostgresStore: Store {
         await writers.wait()
         defer { Task { await writers.signal() } }
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                let session = PGSession(connection: connection, logger: self.logger)
+            return try await transaction(on: client) { session in
                 try await session.query("SELECT pg_advisory_xact_lock($1)", [Self.writeLock])
                 try await Self.checkFence(session)
                 return try await body(session)
@@ -165,8 +164,7 @@ public final class PostgresStore: Store {
     /// on the control pool, so it does not queue for a connection behind writes either.
     func writeIfFree<T: Sendable>(_ body: (PGSession) async throws -> T) async throws -> T? {
         do {
-            return try await control.withTransaction(logger: logger) { connection -> T? in
-                let session = PGSession(connection: connection, logger: self.logger)
+            return try await transaction(on: control) { session -> T? in
                 guard try await session.scalar("SELECT pg_try_advisory_xact_lock($1)", [Self.writeLock], as: Bool.self) == true else { return nil }
                 try await Self.checkFence(session)
                 return try await body(session)
@@ -176,15 +174,30 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// BEGIN, the body, then COMMIT (ROLLBACK if the body fails), each through `PGSession.query`: postgres-nio's own
+    /// `withTransaction` sends BEGIN and COMMIT in the way that can wait forever on a closing connection.
+    private func transaction<T: Sendable>(on pool: PostgresClient, _ body: (PGSession) async throws -> T) async throws -> T {
+        try await pool.withConnection { connection in
+            let session = PGSession(connection: connection, logger: self.logger)
+            try await session.query("BEGIN")
+            let value: T
+            do {
+                value = try await body(session)
+            } catch {
+                // The body's error is the one to report; a failed ROLLBACK means the connection is gone, and the
+                // server has dropped the transaction with it.
+                _ = try? await session.query("ROLLBACK")
+                throw error
+            }
+            try await session.query("COMMIT")
+            return value
+        }
+    }
+
     /// Store errors pass through (also from inside a transaction); the database's become `database` errors that
     /// say what failed without the statement's values.
     static func mapped(_ error: any Error) -> any Error {
         if let error = error as? StoreError { return error }
-        if let error = error as? PostgresTransactionError {
-            if let inner = error.closureError { return mapped(inner) }
-            if let begin = error.beginError { return mapped(begin) }
-            if let commit = error.commitError { return mapped(commit) }
-        }
         if let error = error as? PSQLError {
             if let state = error.serverInfo?[.sqlState], state == "23505" {
                 return StoreError(.conflict, "already exists: \(error.serverInfo?[.message] ?? "unique constraint")")

@@ -56,6 +56,9 @@ final class ServerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// `KADENDE_TEST_SERVER_LOG_LEVEL=debug` when chasing a failure; info otherwise, which keeps the logs readable.
+    static let logLevel = ProcessInfo.processInfo.environment["KADENDE_TEST_SERVER_LOG_LEVEL"] ?? "info"
+
     /// Starts the server and returns once it says it is ready. Ports are chosen by the kernel the first time and
     /// kept on restarts, because agents were told the agent port.
     func start() async throws {
@@ -65,7 +68,7 @@ final class ServerProcess: @unchecked Sendable {
         (process.executableURL, process.arguments) = command(Paths.kadende, [
             "server", "--data-dir", dataDirectory,
             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
-            "--agent-path", Paths.agent, "--log-level", "info", "--artifact-port", "0"] + (storeURL.map { ["--store", $0] } ?? []) + extraArguments)
+            "--agent-path", Paths.agent, "--log-level", Self.logLevel, "--artifact-port", "0"] + (storeURL.map { ["--store", $0] } ?? []) + extraArguments)
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, mine in mine } }
         let stdout = Pipe()
         process.standardOutput = stdout
