@@ -181,10 +181,12 @@ public final class Coordinator: Sendable {
             artifactReady.signal()
         }
         services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: rollouts), .init(service: http)]
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: signals,
-            logger: configuration.logger))
+        var lifecycle = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: configuration.logger)
+        // A stop always ends: a service still busy 30 s after SIGTERM is cancelled, and one that ignores that for
+        // 10 s more ends the process with a crash report, instead of leaving a coordinator that answers nobody.
+        lifecycle.maximumGracefulShutdownDuration = .seconds(30)
+        lifecycle.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: lifecycle)
         serviceGroup.withLock { $0 = group }
         try await group.run()
     }

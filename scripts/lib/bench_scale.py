@@ -36,12 +36,20 @@ def postgres_pids():
 
 
 def pg_cpu():
+    """PostgreSQL's CPU seconds so far: its live processes, plus the backends that have exited, which the postmaster
+    has reaped into its children's time (cutime, cstime). Pooled connections come and go; counting only the live
+    ones would lose the time of those that closed during the window."""
+    pids = set(postgres_pids())
     total = 0.0
-    for pid in postgres_pids():
+    for pid in pids:
         try:
-            total += cpu_seconds(pid)
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
-            pass
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK
+        if int(fields[1]) not in pids:  # the postmaster: its parent is not PostgreSQL
+            total += (int(fields[13]) + int(fields[14])) / CLK
     return total
 
 
