@@ -1,6 +1,6 @@
+import KadendeStore
 import Logging
 import NIOCore
-import KadendeStore
 import PostgresNIO
 
 /// A value bound to a statement's `$n` placeholder.

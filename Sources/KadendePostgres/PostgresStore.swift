@@ -18,6 +18,9 @@ public final class PostgresStore: Store {
     let control: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// Signalled once by each pool's task just before it runs the pool: a lease before that works (it waits) but
+    /// makes postgres-nio log a warning, so `open` waits for both before its first statement.
+    private let poolsStarting = AsyncSemaphore(0)
     public let events = EventBus()
     let followed = EventCursor()
     /// Writes in flight from this replica: half the pool. They are serialised by the lock anyway, and one waiting
@@ -40,12 +43,12 @@ public final class PostgresStore: Store {
         self.logger = logger
         let (wakes, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.wake = wake
-        let (client, controlClient, events, followed) = (self.client, self.control, self.events, self.followed)
+        let (client, controlClient, events, followed, starting) = (self.client, self.control, self.events, self.followed, self.poolsStarting)
         // The pools and the event follower run until the store is shut down.
         self.runner = Task {
             await withDiscardingTaskGroup { group in
-                group.addTask { await client.run() }
-                group.addTask { await controlClient.run() }
+                group.addTask { await starting.signal(); await client.run() }
+                group.addTask { await starting.signal(); await controlClient.run() }
                 group.addTask { await Self.follow(controlClient, from: followed, to: events, wakes: wakes, logger: logger) }
                 group.addTask {
                     while !Task.isCancelled {
@@ -62,6 +65,8 @@ public final class PostgresStore: Store {
     public static func open(url: String, logger: Logger) async throws -> PostgresStore {
         try await reach(url, logger: logger)
         let store = try PostgresStore(url: url, logger: logger)
+        await store.poolsStarting.wait()
+        await store.poolsStarting.wait()
         do {
             try await store.migrate()
             try await store.startFollowing()

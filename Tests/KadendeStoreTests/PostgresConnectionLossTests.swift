@@ -9,7 +9,7 @@ import Testing
 /// A statement on a connection that is already closed fails at once. The pool can hand out a connection as it
 /// closes (PostgreSQL restarting); postgres-nio on its own would leave such a statement unanswered and its caller
 /// waiting forever, which kept `kadende server` from stopping. Real PostgreSQL, real connection; without the fix
-/// the test runs into its time limit.
+/// the statement is still waiting after 30 s and the test fails.
 @Suite(.timeLimit(.minutes(1))) struct PostgresConnectionLossTests {
     let logger = Logger(label: "kadende.test.postgres")
 
