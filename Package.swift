@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "KadendeModel", dependencies: ["KadendeSupport", "KadendeWire", .product(name: "Yams", package: "Yams")]),
         // Framing and versioned messages spoken between agent and coordinator.
         .target(name: "KadendeWire", dependencies: [
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+            "KadendeSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // CA, certificates, CSRs, pins and TLS configurations for both ends.
         .target(name: "KadendePKI", dependencies: [
@@ -94,7 +94,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "KadendeGateway", dependencies: [
-            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore", "KadendeHealth",
+            "KadendeModel", "KadendeWire", "KadendePKI", "KadendeStore", "KadendeHealth", "KadendeSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -81,6 +81,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "A provider plugin, NAME=EXECUTABLE (repeatable); groups name it in provider:. See docs/providers.md.")
     var providerPlugin: [String] = []
 
+    @Option(help: "Turns on a provider that runs nodes on this host (repeatable): process (agents as child processes, whose probes, hooks and pushed commands run as this coordinator's user) or qemu (virtual machines). Off unless given: any operator of any cluster may use what is on.")
+    var localProvider: [String] = []
+
+    @Option(help: "A command coordinator-side hooks may name, NAME=EXECUTABLE (repeatable); a group's hooks.*: {on: coordinator, run: NAME} runs it on this host with the node's facts in its environment. Nothing else a spec says runs here.")
+    var coordinatorHook: [String] = []
+
     @Option(help: "Turns on the simulated provider: its machines are lines in this file, played by kadende-loadgen (benchmarks only).")
     var simulatedSpool: String?
 
@@ -198,8 +204,23 @@ struct ServerCommand: AsyncParsableCommand {
             }
             config.plugins[parts[0]] = path
         }
+        for name in localProvider {
+            guard HostCapabilities.localProviders.contains(name) else {
+                throw ValidationError("--local-provider \(name): expected \(HostCapabilities.localProviders.sorted().joined(separator: " or "))")
+            }
+            config.host.providers.insert(name)
+        }
+        for hook in coordinatorHook {
+            let parts = hook.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ResourceName.isValid(parts[0]) else {
+                throw ValidationError("--coordinator-hook \(hook): expected NAME=EXECUTABLE, NAME of lowercase letters, digits and '-'")
+            }
+            let path = URL(fileURLWithPath: parts[1]).standardizedFileURL.path
+            guard FileManager.default.isExecutableFile(atPath: path) else { throw ValidationError("--coordinator-hook \(parts[0]): \(path) is not executable") }
+            config.host.coordinatorHooks[parts[0]] = path
+        }
         config.simulatedSpool = simulatedSpool.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        guard FileManager.default.isExecutableFile(atPath: config.agentPath) else {
+        guard !config.host.providers.contains("process") || FileManager.default.isExecutableFile(atPath: config.agentPath) else {
             throw ValidationError("no executable kadende-agent at \(config.agentPath) (set --agent-path)")
         }
         let coordinator = try await Coordinator.build(config)

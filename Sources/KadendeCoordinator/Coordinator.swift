@@ -64,22 +64,33 @@ public final class Coordinator: Sendable {
         let credentials = ClusterCredentials(
             store: store, box: try SecretBox.load(dataDirectory: configuration.dataDirectory, environment: ProcessInfo.processInfo.environment))
         let metrics = CoordinatorMetrics()
-        let providers = ProviderRegistry(([
-            try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
-                                network: configuration.processNetwork, logger: logger),
-            try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger),
-        ] + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? [])
-          + (configuration.ec2.map { settings -> [any Provider] in
-              [EC2Provider(client: EC2Client(settings: settings, credentials: { try await credentials.ec2(cluster: $0) }, logger: logger), logger: logger)]
-          } ?? [])
-          + configuration.plugins.sorted { $0.key < $1.key }.map { plugin -> any Provider in
-              PluginProvider(name: plugin.key, executable: plugin.value, logger: logger,
-                             credentials: { try await credentials.values(cluster: $0, provider: plugin.key) })
-          }).map { provider -> any Provider in
-              // QEMU counts the VMs running before it starts one: one change at a time keeps that count true.
-              // Timed inside the cap, so the histogram shows the provider's latency and not the queue's.
-              LimitedProvider(MeteredProvider(base: provider, metrics: metrics), concurrentChanges: provider.name == "qemu" ? 1 : configuration.providerConcurrency)
-          })
+        // Local providers run code on this host: built only when whoever runs the coordinator turned them on.
+        let host = configuration.host
+        var local: [any Provider] = []
+        if host.providers.contains("process") {
+            local.append(try ProcessProvider(root: configuration.dataDirectory + "/process", agentPath: configuration.agentPath,
+                                             network: configuration.processNetwork, logger: logger))
+        }
+        if host.providers.contains("qemu") {
+            local.append(try QEMUProvider(root: configuration.dataDirectory + "/qemu", settings: configuration.qemu, logger: logger))
+        }
+        let disabled = Dictionary(uniqueKeysWithValues: HostCapabilities.localProviders.subtracting(host.providers).map {
+            ($0, "the \($0) provider runs nodes on the coordinator's own host and is off on this coordinator; "
+                + "whoever runs it may turn it on with kadende server --local-provider \($0)")
+        })
+        let offered: [any Provider] = local + (configuration.simulatedSpool.map { [SimulatedProvider(spool: $0)] } ?? [])
+            + (configuration.ec2.map { settings -> [any Provider] in
+                [EC2Provider(client: EC2Client(settings: settings, credentials: { try await credentials.ec2(cluster: $0) }, logger: logger), logger: logger)]
+            } ?? [])
+            + configuration.plugins.sorted { $0.key < $1.key }.map { plugin -> any Provider in
+                PluginProvider(name: plugin.key, executable: plugin.value, logger: logger,
+                               credentials: { try await credentials.values(cluster: $0, provider: plugin.key) })
+            }
+        let providers = ProviderRegistry(offered.map { provider -> any Provider in
+            // QEMU counts the VMs running before it starts one: one change at a time keeps that count true.
+            // Timed inside the cap, so the histogram shows the provider's latency and not the queue's.
+            LimitedProvider(MeteredProvider(base: provider, metrics: metrics), concurrentChanges: provider.name == "qemu" ? 1 : configuration.providerConcurrency)
+        }, disabled: disabled)
         let artifacts = try configuration.agentArtifactsDirectory.map(AgentArtifacts.load(directory:)) ?? .empty
         // Every address a node may dial is in the certificate, so the installer's curl can check it.
         let hosts = [configuration.agentHost, configuration.httpHost] + configuration.advertisedEndpoints.compactMap { Endpoint($0)?.host }
@@ -116,7 +127,7 @@ public final class Coordinator: Sendable {
                              agentPort: agentPort, artifactPort: { artifactPortBox.value }, artifacts: artifacts,
                              caCertificatePEM: try CertificateTools.pem(ca.certificate), arch: Architecture.current),
             restartGrace: configuration.restartGrace, orphanGrace: configuration.orphanGrace, metrics: metrics,
-            replica: configuration.replica, now: configuration.now, logger: logger)
+            replica: configuration.replica, coordinatorHooks: host.coordinatorHooks, now: configuration.now, logger: logger)
         if artifacts.available().isEmpty {
             logger.notice("no agent artifacts to serve: machines booted by cloud-init need --agent-artifacts or bootstrap.agent")
         }

@@ -22,6 +22,9 @@ struct CoordinatorAPI: ControlPlane {
             throw APIError(status: 400, code: error.code.rawValue, message: error.message, path: error.path, line: error.line)
         }
         try await require(.apply, in: spec.cluster, target: spec.name)
+        if let (path, message) = coordinator.configuration.host.refusal(for: spec) {
+            throw APIError(status: 400, code: "capability_disabled", message: message, path: path)
+        }
         do {
             try await coordinator.providers.provider(named: spec.provider).validate(spec)
         } catch {

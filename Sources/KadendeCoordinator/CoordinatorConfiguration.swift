@@ -1,7 +1,31 @@
 import KadendeEC2
+import KadendeModel
 import KadendeProviders
 import Logging
 import struct Foundation.Date
+
+/// What may execute on the coordinator's own host. That host holds the CA key, the secret key and every tenant's
+/// data, and belongs to whoever runs `kadende server`: nothing runs there unless that person turned it on here.
+/// A spec that asks for something off is refused at apply.
+public struct HostCapabilities: Sendable, Equatable {
+    /// Providers whose nodes run on this host (`process`: agents as child processes, with every probe, hook and
+    /// pushed command of theirs run as the coordinator's user; `qemu`: virtual machines of this host).
+    public static let localProviders: Set<String> = ["process", "qemu"]
+
+    /// The local providers turned on (`--local-provider`).
+    public var providers: Set<String> = []
+    /// Commands coordinator-side hooks may name: name → executable (`--coordinator-hook NAME=PATH`). A hook runs
+    /// the executable with no arguments and the node's facts in its environment.
+    public var coordinatorHooks: [String: String] = [:]
+
+    public init(providers: Set<String> = [], coordinatorHooks: [String: String] = [:]) {
+        self.providers = providers
+        self.coordinatorHooks = coordinatorHooks
+    }
+
+    /// Everything on: what tests and benchmarks on a developer's machine use.
+    public static let all = HostCapabilities(providers: localProviders)
+}
 
 public struct CoordinatorConfiguration: Sendable {
     /// Holds the CA, the server key, the SQLite file and the process provider's nodes.
@@ -18,6 +42,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var simulatedSpool: String?
     /// Settings of the `qemu` provider.
     public var qemu = QEMUSettings()
+    /// What may run on this host: local providers and coordinator hooks (all off unless turned on).
+    public var host = HostCapabilities()
     /// How the REST API is served: plain HTTP (loopback only), HTTPS with a certificate from the coordinator's CA,
     /// or HTTPS with the operator's own certificate chain and key (PEM files).
     public enum APITLS: Sendable, Equatable {
@@ -59,5 +85,23 @@ public struct CoordinatorConfiguration: Sendable {
         self.dataDirectory = dataDirectory
         self.agentPath = agentPath
         self.logger = logger
+    }
+}
+
+extension HostCapabilities {
+    /// What in `spec` would run on the coordinator's host without its owner's leave: the key path and why, or nil.
+    /// Local providers are checked by the provider registry, which knows them as off.
+    public func refusal(for spec: GroupSpec) -> (path: String, message: String)? {
+        for (key, hook) in [("preTerminate", spec.hooks.preTerminate), ("postReady", spec.hooks.postReady)] {
+            guard let hook, hook.on == .coordinator else { continue }
+            guard let run = hook.run, coordinatorHooks[run] != nil else {
+                let known = coordinatorHooks.keys.sorted()
+                return ("hooks.\(key).run",
+                        "this coordinator runs no hook \"\(hook.run ?? "")\" on its host: "
+                        + (known.isEmpty ? "its configuration lists none" : "it lists \(known.joined(separator: ", "))")
+                        + " (kadende server --coordinator-hook NAME=PATH); on: node runs a command on the node instead")
+            }
+        }
+        return nil
     }
 }

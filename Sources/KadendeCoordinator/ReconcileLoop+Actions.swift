@@ -116,7 +116,7 @@ extension ReconcileLoop {
     private func countConviction(_ nodeID: String, _ context: ActionContext) {
         let lastWell = memory.withLock { $0.lastWell[nodeID] }
         metrics.convicted(cluster: context.group.cluster, group: context.group.name,
-                          latency: lastWell.map { .milliseconds(Int64(max(now().timeIntervalSince($0), 0) * 1000)) })
+                          latency: lastWell.map { .milliseconds(Int64(Clamp.milliseconds(now().timeIntervalSince($0)))) })
     }
 
     /// How many of `wanted` creates the cluster's node quota leaves room for; says so once when it holds some back.

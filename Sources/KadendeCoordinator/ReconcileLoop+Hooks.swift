@@ -2,6 +2,7 @@ import KadendeGateway
 import KadendeModel
 import KadendeProbes
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import struct Foundation.Date
 import struct Foundation.UUID
@@ -55,7 +56,7 @@ extension ReconcileLoop {
         case .node:
             do {
                 let result = try await gateway.runCommand(nodeID: node.id, RunCommand(
-                    id: UUID().uuidString, command: hook.command, shell: hook.shell, timeoutSeconds: hook.timeout.value,
+                    id: UUID().uuidString, command: hook.command, shell: hook.shell, timeoutSeconds: min(hook.timeout.value, 3600),
                     environment: environment))
                 summary = (result.succeeded ? "succeeded" : result.timedOut ? "timed out" : "failed with exit \(result.exitStatus.map(String.init) ?? "?")")
                     + " on the node" + Self.tail(result.output)
@@ -63,12 +64,19 @@ extension ReconcileLoop {
                 summary = "could not run on the node: \(error)"
             }
         case .coordinator:
-            do {
-                let outcome = try await CommandRunner.run(CommandRunner.argv(hook.command, shell: hook.shell), environment: environment,
-                                                          timeout: hook.timeout.value, outputLimit: 4096)
-                summary = (outcome.succeeded ? "succeeded" : "failed (\(outcome))") + " on the coordinator" + Self.tail(outcome.output)
-            } catch {
-                summary = "could not run on the coordinator: \(error)"
+            // Only what the server's configuration lists runs here, by name; a spec stored before hooks were named
+            // (an argv of its own) runs nothing on this host.
+            if let name = hook.run, let executable = coordinatorHooks[name] {
+                do {
+                    let outcome = try await CommandRunner.run([executable], environment: environment,
+                                                              timeout: min(hook.timeout.value, 3600), outputLimit: 4096)
+                    summary = (outcome.succeeded ? "succeeded" : "failed (\(outcome))") + " on the coordinator" + Self.tail(outcome.output)
+                } catch {
+                    summary = "could not run on the coordinator: \(error)"
+                }
+            } else {
+                summary = "not run: the coordinator's configuration lists no hook \"\(OutsideText.sanitized(hook.run ?? hook.command.first ?? "", limit: 64))\" "
+                    + "(kadende server --coordinator-hook NAME=PATH)"
             }
         }
         let seconds = (now().timeIntervalSince(started) * 10).rounded() / 10
@@ -88,6 +96,6 @@ extension ReconcileLoop {
 
     static func tail(_ output: String) -> String {
         let trimmed = output.split(whereSeparator: \.isNewline).suffix(3).joined(separator: " | ")
-        return trimmed.isEmpty ? "" : ": " + String(trimmed.prefix(300))
+        return trimmed.isEmpty ? "" : ": " + OutsideText.sanitized(trimmed, limit: 300)
     }
 }

@@ -1,5 +1,6 @@
 import KadendeModel
 import KadendeStore
+import KadendeSupport
 import Synchronization
 import struct Foundation.Date
 import class Foundation.ProcessInfo
@@ -105,7 +106,7 @@ extension ReconcileLoop {
         Task {
             while !Task.isCancelled {
                 await renewLeases()
-                try? await Task.sleep(for: .milliseconds(Int(replica.leaseDuration * 1000 / 4)))
+                try? await Task.sleep(for: .milliseconds(Clamp.milliseconds(replica.leaseDuration / 4)))
             }
         }
     }

@@ -28,8 +28,9 @@ extension ReconcileLoop {
                     guard !known.contains("\(cluster)/\(group)") else { continue }
                     seen.insert(instance.id)
                     let first = memory.withLock { m in
-                        if m.orphansSeen[instance.id] == nil { m.orphansSeen[instance.id] = now }
-                        return m.orphansSeen[instance.id]!
+                        if let seen = m.orphansSeen[instance.id] { return seen }
+                        m.orphansSeen[instance.id] = now
+                        return now
                     }
                     guard now.timeIntervalSince(first) >= orphanGrace else { continue }
                     let reason = "instance \(instance.id) is tagged for group \(cluster)/\(group), which Kadende no longer has"

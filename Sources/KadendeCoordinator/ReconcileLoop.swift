@@ -58,6 +58,8 @@ public final class ReconcileLoop: Service, Sendable {
     let orphanGrace: Double
     let metrics: CoordinatorMetrics
     let replica: ReplicaSettings
+    /// Commands coordinator-side hooks may name (the server's configuration), name → executable.
+    let coordinatorHooks: [String: String]
     let ownership = Mutex(Ownership())
     let now: @Sendable () -> Date
     let logger: Logger
@@ -74,7 +76,9 @@ public final class ReconcileLoop: Service, Sendable {
     static let createWindow = 64
 
     init(store: any Store, providers: ProviderRegistry, tracker: HeartbeatTracker, gateway: AgentGateway, prober: ExternalProber,
-         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, replica: ReplicaSettings, now: @escaping @Sendable () -> Date, logger: Logger) {
+         enrolment: Enrolment, restartGrace: Double, orphanGrace: Double, metrics: CoordinatorMetrics, replica: ReplicaSettings,
+         coordinatorHooks: [String: String] = [:], now: @escaping @Sendable () -> Date, logger: Logger) {
+        self.coordinatorHooks = coordinatorHooks
         self.store = store
         self.providers = providers
         self.tracker = tracker

@@ -1,6 +1,7 @@
 import KadendeModel
 import KadendePKI
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import Logging
 import NIOCore
@@ -135,8 +136,8 @@ public final class AgentGateway: Service, Sendable {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(Int((command.timeoutSeconds + 5) * 1000)))
-                throw GatewayError("node \(nodeID) did not report command \(command.id) within \(Int(command.timeoutSeconds + 5))s")
+                try await Task.sleep(for: .milliseconds(Clamp.milliseconds(command.timeoutSeconds + 5)))
+                throw GatewayError("node \(nodeID) did not report command \(command.id) within \(Clamp.wholeSeconds(command.timeoutSeconds + 5))s")
             }
             defer {
                 group.cancelAll()

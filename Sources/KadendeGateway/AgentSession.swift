@@ -1,6 +1,7 @@
 import KadendeModel
 import KadendePKI
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import Logging
 import NIOCore
@@ -18,11 +19,6 @@ struct AgentSession: Sendable {
     private var serial: String?
     private var identityResolved = false
     private(set) var helloDone = false
-
-    /// A group declares at most 32 probes; a heartbeat with more results is not from a well-behaved agent.
-    static let maxProbeResults = 64
-    /// Files, commands and service actions of one revision, and a few more.
-    static let maxSteps = 400
 
     init(gateway: AgentGateway, channel: any Channel, remote: String) {
         self.gateway = gateway
@@ -125,21 +121,15 @@ struct AgentSession: Sendable {
         case .heartbeat(let beat):
             let node = try authenticated(claim: beat.nodeID)
             guard helloDone else { throw WireError(.unexpectedMessage, "heartbeat before hello") }
-            guard beat.probes.count <= Self.maxProbeResults else {
-                throw WireError(.malformedFrame, "heartbeat carries \(beat.probes.count) probe results (at most \(Self.maxProbeResults))")
-            }
             gateway.tracker.beat(node, at: now, probes: beat.probes, full: beat.full ?? false, summary: beat.summary)
             return .answered(nil)
         case .ack(let ack):
             let node = try authenticated(claim: nil)
             guard helloDone else { throw WireError(.unexpectedMessage, "ack before hello") }
-            guard (ack.steps?.count ?? 0) <= Self.maxSteps else {
-                throw WireError(.malformedFrame, "ack carries \(ack.steps?.count ?? 0) step results (at most \(Self.maxSteps))")
-            }
             gateway.configDelivery?.acknowledged(nodeID: node, ack: ack, at: now)
             return .answered(nil)
         case .bye(let bye):
-            logger.info("agent said goodbye", metadata: ["reason": "\(bye.reason)"])
+            logger.info("agent said goodbye", metadata: ["reason": "\(OutsideText.sanitized(bye.reason, limit: 200))"])
             throw WireError(.unexpectedMessage, "closing after bye")
         case .commandResult(let result):
             let node = try authenticated(claim: nil)
@@ -170,11 +160,13 @@ struct AgentSession: Sendable {
             gateway.register(channel, node: node)
             gateway.tracker.beat(node, at: now)
             gateway.tracker.setConnected(node, true)
-            logger.info("agent connected", metadata: ["agent.version": "\(hello.agentVersion)"])
+            logger.info("agent connected", metadata: ["agent.version": "\(OutsideText.sanitized(hello.agentVersion, limit: 64))"])
             let welcome = try Self.encode(.welcome(Welcome(coordinatorID: gateway.configuration.coordinatorID,
-                                                                heartbeatIntervalMillis: Int(interval * 1000), serverTime: now,
+                                                                heartbeatIntervalMillis: Self.millis(interval, WireLimits.heartbeatIntervalSeconds),
+                                                                serverTime: now,
                                                                 probes: probes, facts: facts,
-                                                                keepAliveMillis: Int(gateway.configuration.keepAlive.nanoseconds / 1_000_000))))
+                                                                keepAliveMillis: Self.millis(Double(gateway.configuration.keepAlive.nanoseconds) / 1e9,
+                                                                                             0.1...60))))
             // Welcome first, then the revision the node should run if it is behind: written in this order on one
             // channel, the agent always knows its facts before it renders a template.
             channel.write(welcome, promise: nil)
@@ -192,6 +184,12 @@ struct AgentSession: Sendable {
         default:
             return nil  // handled above
         }
+    }
+
+    /// Seconds as the milliseconds a welcome carries, inside the bounds the agent checks: a group stored before
+    /// those bounds existed cannot trap the conversion or get its agents to refuse the welcome.
+    static func millis(_ seconds: Double, _ bounds: ClosedRange<Double>) -> Int {
+        Int(clamping: seconds * 1000, to: Int(bounds.lowerBound * 1000)...Int(bounds.upperBound * 1000))
     }
 
     private static func encode(_ message: WireMessage) throws(WireError) -> Frame {
@@ -234,12 +232,12 @@ struct AgentSession: Sendable {
                 // certificate it came back with.
                 try await store.appendEvent(NodeEvent(at: now, cluster: nodeRecord.cluster, group: nodeRecord.group, nodeID: node,
                                                       kind: .nodeConnected,
-                                                      reason: "agent \(version.prefix(32)) reconnected with certificate \(serial)"))
+                                                      reason: "agent \(OutsideText.sanitized(version, limit: 32)) reconnected with certificate \(serial)"))
             }
             let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
             var facts = ["node.group": nodeRecord.group, "node.cluster": nodeRecord.cluster]
             facts["node.address"] = nodeRecord.address
-            return (group?.spec.health.heartbeatInterval.value ?? 1, group?.spec.health.probes ?? [], facts)
+            return (group?.spec.health.heartbeatInterval.value ?? 1, (group?.spec.health.probes ?? []).map { $0.clampedToLimits() }, facts)
         } catch let error as WireError {
             throw error
         } catch {

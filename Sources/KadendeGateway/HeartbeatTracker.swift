@@ -46,7 +46,11 @@ public final class HeartbeatTracker: Sendable {
             var entry = s.entries[nodeID, default: Entry()]
             entry.history.record(at)
             if full { entry.probes = [:] }
-            for result in probes { entry.probes[result.name] = result }
+            // One heartbeat carries at most `WireLimits.probeResults`; so does what is kept of a node across them,
+            // or a node could make this table grow by naming new probes each time. Known names are always updated.
+            for result in probes where entry.probes[result.name] != nil || entry.probes.count < WireLimits.probeResults {
+                entry.probes[result.name] = result
+            }
             if let summary {
                 let rebuilt = ProbeSummary(entry.probes.values)
                 entry.stale = rebuilt.digest != summary.digest

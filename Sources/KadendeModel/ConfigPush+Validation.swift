@@ -73,6 +73,13 @@ extension ConfigPush {
             try GroupSpec.validateProbes(probes, path: "probes", names: &names)
         }
         try rollout.validate()
+        // What the agent will check on arrival, checked here first: nothing stored is refused on the wire later.
+        do {
+            try content.validate()
+        } catch {
+            throw SpecError(.badValue, path: "", error.message)
+        }
+        if let message { try GroupSpec.check(message, "message", bytes: 1024) }
     }
 
     private static func checkStepName(_ name: String, path: String, names: inout Set<String>) throws(SpecError) {
@@ -106,7 +113,15 @@ extension RolloutPolicy {
         for (key, amount) in [("batch", batch), ("maxUnavailable", maxUnavailable)] {
             if case .count(let n) = amount, n < 1 { throw SpecError(.badValue, path: "rollout.\(key)", "must be at least 1") }
         }
+        for (key, amount) in [("batch", batch), ("maxUnavailable", maxUnavailable)] {
+            switch amount {
+            case .count(let n) where n > 10_000: throw SpecError(.badValue, path: "rollout.\(key)", "at most 10000 nodes")
+            case .percent(let p) where !(p > 0 && p <= 100): throw SpecError(.badValue, path: "rollout.\(key)", "a percentage above 0% and at most 100%")
+            default: break
+            }
+        }
         guard maxFailures >= 0 else { throw SpecError(.badValue, path: "rollout.maxFailures", "must not be negative") }
+        guard maxFailures <= 10_000 else { throw SpecError(.badValue, path: "rollout.maxFailures", "at most 10000") }
         guard bake.value <= 3600, pause.value <= 3600 else { throw SpecError(.badValue, path: "rollout", "bake and pause are at most 1h") }
         guard applyTimeout.value >= 1, applyTimeout.value <= 7200 else {
             throw SpecError(.badValue, path: "rollout.applyTimeout", "must be between 1s and 2h")

@@ -74,7 +74,7 @@ public struct RolloutPolicy: Codable, Sendable, Hashable {
         public var description: String {
             switch self {
             case .count(let n): "\(n)"
-            case .percent(let p): "\(p == p.rounded() ? "\(Int(p))" : "\(p)")%"
+            case .percent(let p): "\(p == p.rounded() && abs(p) < 1e15 ? "\(Int(p))" : "\(p)")%"
             }
         }
     }

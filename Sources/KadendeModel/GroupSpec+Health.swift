@@ -129,19 +129,25 @@ extension GroupSpec {
         public enum Place: String, Codable, Sendable, Hashable {
             /// Through the node's agent, as root, on the node.
             case node
-            /// On the coordinator's machine, with the node's id, name and address in the environment.
+            /// On the coordinator's machine, with the node's id, name and address in the environment: only a command
+            /// that the coordinator's own configuration lists (`kadende server --coordinator-hook NAME=PATH`), by name.
             case coordinator
         }
         public var on: Place
+        /// What a node runs (`on: node`).
         public var command: [String]
         public var shell: Bool
         public var timeout: Seconds
+        /// The name of a command of the coordinator's configuration (`on: coordinator`). A spec never spells out what
+        /// the coordinator's host runs: that host belongs to whoever runs the coordinator.
+        public var run: String?
 
-        public init(on: Place, command: [String], shell: Bool = false, timeout: Seconds = Seconds(60)) {
+        public init(on: Place, command: [String] = [], shell: Bool = false, timeout: Seconds = Seconds(60), run: String? = nil) {
             self.on = on
             self.command = command
             self.shell = shell
             self.timeout = timeout
+            self.run = run
         }
     }
 }

@@ -38,7 +38,10 @@ extension GroupSpec {
                     throw SpecError(.badValue, path: path + ".file.path", "\"\(filePath)\" must be an absolute path")
                 }
                 if let maxAge, maxAge <= 0 { throw SpecError(.badValue, path: path + ".file.maxAge", "must be positive") }
+                if let maxAge { try Self.check(Seconds(maxAge), path + ".file.maxAge", WireLimits.fileAgeSeconds) }
             }
+            // What the agent checks on arrival, after the checks above that say more precisely what is wrong.
+            try Self.wire(path) { () throws(WireError) in try probe.checkLimits(field: path) }
         }
     }
 
@@ -66,23 +69,42 @@ extension GroupSpec {
             }
         }
         guard health.agentGrace.value >= 0 else { throw SpecError(.badValue, path: "health.agentGrace", "must not be negative") }
+        try Self.check(health.agentGrace, "health.agentGrace", 0...86_400)
         let r = remediation
         guard (1...100).contains(r.maxUnhealthyPercent) else {
             throw SpecError(.badValue, path: "remediation.maxUnhealthy", "\(r.maxUnhealthyPercent)% must be between 1% and 100%")
         }
+        try Self.check(r.breakerSettle, "remediation.breakerSettle", 0...86_400)
         guard r.budget >= 1 else { throw SpecError(.badValue, path: "remediation.budget.replacements", "must be at least 1") }
+        guard r.budget <= 10_000 else { throw SpecError(.badValue, path: "remediation.budget.replacements", "at most 10000") }
         guard r.budgetWindow.value >= 1 else { throw SpecError(.badValue, path: "remediation.budget.per", "must be at least 1s") }
+        try Self.check(r.budgetWindow, "remediation.budget.per", 1...(7 * 86_400))
+        try Self.check(r.minUptime, "remediation.crashLoop.minUptime", 0...(7 * 86_400))
+        try Self.check(r.backoff, "remediation.crashLoop.backoff", 0...86_400)
+        try Self.check(r.maxBackoff, "remediation.crashLoop.maxBackoff", 0...86_400)
         guard r.maxBackoff >= r.backoff else {
             throw SpecError(.badValue, path: "remediation.crashLoop.maxBackoff", "\(r.maxBackoff) is below backoff \(r.backoff)")
         }
         guard r.maxSurge >= 0, r.maxSurge <= 100 else { throw SpecError(.badValue, path: "remediation.maxSurge", "must be 0 to 100") }
         for (key, hook) in [("preTerminate", hooks.preTerminate), ("postReady", hooks.postReady)] {
             guard let hook else { continue }
-            guard let first = hook.command.first, !first.isEmpty else {
-                throw SpecError(.badValue, path: "hooks.\(key).command", "must name a command")
-            }
             guard hook.timeout.value > 0, hook.timeout.value <= 3600 else {
                 throw SpecError(.badValue, path: "hooks.\(key).timeout", "must be between 1ms and 1h")
+            }
+            switch hook.on {
+            case .node:
+                guard let first = hook.command.first, !first.isEmpty else {
+                    throw SpecError(.badValue, path: "hooks.\(key).command", "must name a command")
+                }
+                try Self.wire("hooks.\(key).command") { () throws(WireError) in
+                    try WireMessage.runCommand(RunCommand(id: "", command: hook.command, shell: hook.shell, timeoutSeconds: hook.timeout.value,
+                                                          environment: [:])).validate()
+                }
+            case .coordinator:
+                guard let run = hook.run, ResourceName.isValid(run), hook.command.isEmpty else {
+                    throw SpecError(.badValue, path: "hooks.\(key).run",
+                                    "a coordinator hook names a command of the coordinator's configuration (1-63 lowercase letters, digits or '-')")
+                }
             }
         }
     }
@@ -98,6 +120,7 @@ extension GroupSpec {
 
     private static func checkTimings(interval: Double, timeout: Double, rise: Int, fall: Int, path: String) throws(SpecError) {
         guard interval >= 0.1 else { throw SpecError(.badValue, path: path + ".interval", "must be at least 100ms") }
+        guard interval <= WireLimits.probeIntervalSeconds.upperBound else { throw SpecError(.badValue, path: path + ".interval", "must be at most 1h") }
         guard timeout > 0, timeout <= 300 else { throw SpecError(.badValue, path: path + ".timeout", "must be between 1ms and 5m") }
         guard (1...100).contains(rise) else { throw SpecError(.badValue, path: path + ".rise", "must be 1 to 100") }
         guard (1...100).contains(fall) else { throw SpecError(.badValue, path: path + ".fall", "must be 1 to 100") }

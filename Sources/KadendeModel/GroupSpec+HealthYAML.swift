@@ -106,14 +106,27 @@ extension GroupSpec {
     }
 
     static func decodeHook(_ c: YAMLCursor) throws -> Hook {
-        let m = try c.mapping(allowed: ["on", "command", "shell", "timeout"])
+        let m = try c.mapping(allowed: ["on", "command", "shell", "timeout", "run"])
         let onCursor = try m.required("on", in: c)
         guard let place = Hook.Place(rawValue: try onCursor.string()) else {
             throw onCursor.error(.badValue, "expected node or coordinator")
         }
-        let command = try m.required("command", in: c)
-        let argv: [String]
-        if case .scalar = command.node { argv = [try command.string()] } else { argv = try command.sequence().map { try $0.string() } }
-        return Hook(on: place, command: argv, shell: try m["shell"]?.bool() ?? false, timeout: try m["timeout"]?.seconds() ?? Seconds(60))
+        let timeout = try m["timeout"]?.seconds() ?? Seconds(60)
+        switch place {
+        case .node:
+            if let run = m["run"] { throw run.error(.badValue, "run names a coordinator command; a node hook gives its command") }
+            let command = try m.required("command", in: c)
+            let argv: [String]
+            if case .scalar = command.node { argv = [try command.string()] } else { argv = try command.sequence().map { try $0.string() } }
+            return Hook(on: place, command: argv, shell: try m["shell"]?.bool() ?? false, timeout: timeout)
+        case .coordinator:
+            for key in ["command", "shell"] {
+                if let given = m[key] {
+                    throw given.error(.badValue, "a coordinator hook runs only what the coordinator's configuration lists: "
+                                      + "name it with run: NAME (kadende server --coordinator-hook NAME=PATH)")
+                }
+            }
+            return Hook(on: place, timeout: timeout, run: try m.required("run", in: c).string())
+        }
     }
 }

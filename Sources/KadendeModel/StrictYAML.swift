@@ -72,7 +72,7 @@ struct YAMLCursor {
 
     func seconds() throws -> Seconds {
         guard case .scalar(let scalar) = node, let value = Seconds(parsing: scalar.string) else {
-            throw error(.badValue, "expected a duration such as 500ms, 5s, 10m or 1h")
+            throw error(.badValue, "expected a duration such as 500ms, 5s, 10m or 1h, of at most 366d")
         }
         return value
     }

@@ -1,3 +1,4 @@
+import KadendeSupport
 import KadendeWire
 import NIOCore
 import NIOPosix
@@ -15,7 +16,7 @@ public enum NetworkCheck {
                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async -> Answer {
         do {
             let channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+                .connectTimeout(.milliseconds(Int64(Clamp.milliseconds(timeout))))
                 .connect(host: host, port: port).get()
             try? await channel.close()
             return Answer(outcome: .success, output: "connected to \(display(host)):\(port)")
@@ -34,14 +35,14 @@ public enum NetworkCheck {
         let statusLine = loop.makePromise(of: String.self)
         do {
             let channel = try await ClientBootstrap(group: loop)
-                .connectTimeout(.milliseconds(Int64(timeout * 1000)))
+                .connectTimeout(.milliseconds(Int64(Clamp.milliseconds(timeout))))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(StatusLineHandler(promise: statusLine))
                     }
                 }
                 .connect(host: target.host, port: target.port).get()
-            let deadline = loop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            let deadline = loop.scheduleTask(in: .milliseconds(Int64(Clamp.milliseconds(timeout)))) {
                 statusLine.fail(ProbeTimeout())
                 channel.close(promise: nil)
             }

@@ -1,4 +1,5 @@
 import KadendeWire
+import KadendeSupport
 import Logging
 import Synchronization
 #if canImport(FoundationEssentials)
@@ -88,7 +89,7 @@ public final class ProbeRunner: Sendable {
                 logger.info("probe changed status", metadata: [
                     "probe": "\(spec.name)", "status": "\(changed.status.rawValue)", "output": "\(answer.output.prefix(200))"])
             }
-            try? await Task.sleep(for: .milliseconds(Int(spec.interval * 1000)))
+            try? await Task.sleep(for: .milliseconds(Clamp.milliseconds(spec.interval)))
         }
     }
 

@@ -79,6 +79,8 @@ public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible 
         case badAnswer = "bad_answer"
         /// The provider refused Kadende's credentials.
         case authentication
+        /// The coordinator's own configuration leaves this capability off (a provider that runs on its host).
+        case disabled = "capability_disabled"
     }
 
     public var code: Code
@@ -102,9 +104,14 @@ public protocol ClusterScopedProvider: Provider {
 /// The providers a coordinator offers, by name.
 public struct ProviderRegistry: Sendable {
     private var providers: [String: any Provider]
+    /// Providers this coordinator knows but its configuration leaves off, with the sentence that says how to turn
+    /// each on.
+    private var disabled: [String: String]
 
-    public init(_ providers: [any Provider]) {
-        self.providers = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { _, b in b })
+    public init(_ providers: [any Provider], disabled: [String: String] = [:]) {
+        let byName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { _, b in b })
+        self.providers = byName
+        self.disabled = disabled.filter { byName[$0.key] == nil }
     }
 
     public var names: [String] { providers.keys.sorted() }
@@ -112,6 +119,7 @@ public struct ProviderRegistry: Sendable {
 
     public func provider(named name: String) throws(ProviderError) -> any Provider {
         guard let provider = providers[name] else {
+            if let why = disabled[name] { throw ProviderError(.disabled, provider: name, why) }
             throw ProviderError(.unknownProvider, provider: name, "no provider \"\(name)\" (available: \(names.joined(separator: ", ")))")
         }
         return provider

@@ -54,11 +54,12 @@ public struct FrameDecoder: ByteToMessageDecoder {
         }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
-        let version = buffer.readInteger(as: UInt8.self)!
-        let flags = Frame.Flags(rawValue: buffer.readInteger(as: UInt8.self)!)
-        let type = buffer.readInteger(as: UInt16.self)!
-        let payload = buffer.readSlice(length: Int(length) - Frame.headerSize)!
-        context.fireChannelRead(wrapInboundOut(Frame(version: version, flags: flags, type: type, payload: payload)))
+        // Every read below is within the `length` bytes just found to be there.
+        guard let version = buffer.readInteger(as: UInt8.self), let flags = buffer.readInteger(as: UInt8.self),
+              let type = buffer.readInteger(as: UInt16.self), let payload = buffer.readSlice(length: Int(length) - Frame.headerSize) else {
+            throw WireError(.malformedFrame, "frame of \(length) bytes ends inside its header")
+        }
+        context.fireChannelRead(wrapInboundOut(Frame(version: version, flags: Frame.Flags(rawValue: flags), type: type, payload: payload)))
         return .continue
     }
 

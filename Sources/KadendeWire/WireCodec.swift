@@ -44,6 +44,12 @@ public enum WireCodec {
             return .ignored(type: frame.type)
         }
         let body = Data(frame.payload.readableBytesView)
+        let message = try decodeBody(type, body)
+        try message.validate()
+        return message
+    }
+
+    private static func decodeBody(_ type: MessageType, _ body: Data) throws(WireError) -> WireMessage {
         do {
             switch type {
             case .hello: return .hello(try decoder.decode(Hello.self, from: body))

@@ -29,6 +29,10 @@ public enum RefusalCode: String, Codable, Sendable, Hashable {
     case tokenUsed = "token_used"
     case invalidCSR = "invalid_csr"
     case internalError = "internal_error"
+    /// A field beyond its bound (`WireLimits`): too long, too many, or a number out of range.
+    case limitExceeded = "limit_exceeded"
+    /// The peer took too long (a handshake, a first frame, a frame begun and not finished) or the listener is full.
+    case timeout = "timeout"
     /// A code this build does not know (from a newer peer).
     case other = "other"
 

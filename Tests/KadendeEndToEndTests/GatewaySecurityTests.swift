@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KadendeGateway
 import KadendeModel
 import KadendePKI
 import KadendeWire
@@ -204,5 +205,65 @@ import X509
             ], identity: identity, expect: 2)
             #expect(refusal(Array(other.dropFirst())) == .invalidCSR)
         }
+    }
+
+    /// A group stored before today's bounds (written to the store directly, as an old row would be) with a heartbeat
+    /// interval no conversion takes: the first hello of one of its nodes once stopped the coordinator ("Double value
+    /// cannot be converted to Int"), and again after every restart. Now the welcome carries the longest interval an
+    /// agent accepts and the coordinator goes on serving.
+    @Test func aStoredSpecBeyondTheBoundsDoesNotStopTheCoordinatorAtHello() async throws {
+        try await withCoordinator { c, agent in
+            var spec = GroupSpec(name: "huge", provider: "process", size: .init(desired: 0, min: 0, max: 1))
+            spec.health.heartbeatInterval = Seconds(1e17)
+            spec.health.heartbeatTimeout = Seconds(2e17)
+            spec.health.probes = [ProbeSpec(name: "p", check: .tcp(host: "127.0.0.1", port: 1), interval: 1e17, timeout: 1e17)]
+            _ = try await c.store.applyGroup(spec, at: c.now)
+            for _ in 0..<2 {
+                let (nodeID, token) = try await c.makeNode(group: "huge")
+                let identity = try await agent.enrol(nodeID: nodeID, token: token)
+                let replies = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity)
+                guard case .welcome(let welcome)? = replies.first else { Issue.record("expected welcome, got \(replies)"); return }
+                #expect(welcome.heartbeatIntervalMillis == 300_000)
+            }
+        }
+    }
+
+    /// A heartbeat, an ack or a hello beyond `WireLimits` is refused with its code and changes nothing: the
+    /// coordinator keeps no probe results of any number or size from a node.
+    @Test func messagesBeyondTheWireLimitsAreRefused() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let many = (0..<65).map { ProbeResult(name: "p\($0)", status: .critical, output: "x") }
+            let replies = try await agent.send([
+                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .heartbeat(Heartbeat(nodeID: nodeID, seq: 1, sentAt: Date(), probes: many)),
+            ], identity: identity, expect: 2)
+            #expect(refusal(Array(replies.dropFirst())) == .limitExceeded, "\(replies)")
+            #expect(c.coordinator.tracker.snapshot(nodeID).probes.isEmpty)
+            let version = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: String(repeating: "v\n", count: 500)))], identity: identity)
+            #expect(refusal(version) == .limitExceeded)
+            let ack = try await agent.send([
+                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .ack(Ack(revision: 1, outcome: .failed, message: String(repeating: "m", count: 100_000))),
+            ], identity: identity, expect: 2)
+            #expect(refusal(Array(ack.dropFirst())) == .limitExceeded)
+        }
+    }
+}
+
+/// What the coordinator keeps of a node's probes is bounded across heartbeats, not only per heartbeat: a node
+/// that names new probes in every heartbeat once grew the tracker without end.
+@Suite struct HeartbeatTrackerBoundsTests {
+    @Test func probeResultsKeptPerNodeAreBounded() {
+        let tracker = HeartbeatTracker()
+        for batch in 0..<10 {
+            let results = (0..<WireLimits.probeResults).map { ProbeResult(name: "p\(batch)-\($0)", status: .passing) }
+            tracker.beat("n-0123456789abcdef", at: Date(), probes: results, full: false, summary: nil)
+        }
+        #expect(tracker.snapshot("n-0123456789abcdef").probes.count == WireLimits.probeResults)
+        // A full set replaces what was kept.
+        tracker.beat("n-0123456789abcdef", at: Date(), probes: [ProbeResult(name: "only", status: .critical)], full: true, summary: nil)
+        #expect(tracker.snapshot("n-0123456789abcdef").probes.map(\.name) == ["only"])
     }
 }

@@ -16,7 +16,7 @@ import Testing
         hooks:
           postReady:
             on: coordinator
-            command: [/bin/sh, -c, 'echo "$KADENDE_NODE_ID $KADENDE_GROUP" >> \(directory)/ready']
+            run: mark-ready
           preTerminate:
             on: node
             shell: true
@@ -30,6 +30,11 @@ import Testing
         let server = ServerProcess(dataDirectory: dir + "/data")
         defer { server.cleanUp(); try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
+        // The coordinator's owner lists what its host may run for hooks; the spec names it.
+        let markReady = dir + "/mark-ready"
+        try "#!/bin/sh\necho \"$KADENDE_NODE_ID $KADENDE_GROUP\" >> \(dir)/ready\n".write(toFile: markReady, atomically: true, encoding: .utf8)
+        chmod(markReady, 0o755)
+        server.extraArguments = ["--coordinator-hook", "mark-ready=\(markReady)"]
         try await server.start()
         let path = dir + "/web.yaml"
         let drain = "'echo \"draining $KADENDE_NODE_ID because $KADENDE_REASON\" >> \(dir)/drained; sleep 0.5'"

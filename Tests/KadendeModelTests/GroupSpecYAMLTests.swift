@@ -199,6 +199,11 @@ import Testing
         for file in ["swarm-workers.yaml", "kubernetes-workers.yaml"] {
             let spec = try GroupSpec(yaml: String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8))
             #expect(spec.hooks.preTerminate?.on == .coordinator, "\(file)")
+            // A coordinator hook is a name the coordinator's owner maps to a script: the example ships the script.
+            for hook in [spec.hooks.preTerminate, spec.hooks.postReady].compactMap({ $0 }) where hook.on == .coordinator {
+                let script = dir.appendingPathComponent("hooks/\(hook.run ?? "")").path
+                #expect(FileManager.default.isExecutableFile(atPath: script), "\(file): \(script)")
+            }
             #expect(!spec.health.probes.isEmpty, "\(file)")
         }
     }

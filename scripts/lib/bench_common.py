@@ -68,7 +68,7 @@ def start_server(bin_dir, work, *extra):
     http, agents = free_port(), free_port()
     server = subprocess.Popen([f"{bin_dir}/kadende", "server", "--data-dir", f"{work}/data",
                                "--listen-http", f"127.0.0.1:{http}", "--listen-agents", f"127.0.0.1:{agents}",
-                               "--log-level", "warning", *extra],
+                               "--log-level", "warning", "--local-provider", "process", "--local-provider", "qemu", *extra],
                               stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "w"), text=True)
     if "ready" not in server.stdout.readline():
         server.kill()

@@ -28,7 +28,7 @@ class Cluster:
         self.server = subprocess.Popen(
             ["ip", "netns", "exec", self.ns, f"{bin_dir}/kadende", "server", "--data-dir", self.data,
              "--listen-http", f"127.0.0.1:{self.http}", "--listen-agents", f"0.0.0.0:{free_port()}",
-             "--agent-path", agent, "--artifact-port", "off", "--log-level", "notice",
+             "--agent-path", agent, "--artifact-port", "off", "--log-level", "notice", "--local-provider", "process",
              "--process-network", "namespaces", "--process-subnet", "10.214.0.0/16"],
             stdout=subprocess.PIPE, stderr=open(f"{work}/server.log", "w"), text=True)
         if "ready" not in self.server.stdout.readline():

@@ -51,7 +51,7 @@ def main():
     log = open(os.path.join(work, "server.log"), "w")
     server = subprocess.Popen([f"{bin_dir}/kadende", "server", "--data-dir", data, "--listen-http", "127.0.0.1:0",
                                "--listen-agents", "127.0.0.1:0", "--agent-path", f"{bin_dir}/kadende-agent",
-                               "--artifact-port", "off"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                               "--artifact-port", "off", "--local-provider", "process"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     browser = None
     try:
         deadline = time.monotonic() + 60

@@ -9,7 +9,7 @@ bin="$1" st="$2"
 work="$(mktemp -d /tmp/kadende-schemathesis-XXXXXX)"
 token="$("$bin/kadende" user create admin --admin --data-dir "$work/data" --generate-password --print-token | sed -n 's/^token: //p')"
 "$bin/kadende" server --data-dir "$work/data" --listen-http 127.0.0.1:0 --listen-agents 127.0.0.1:0 \
-  --agent-path "$bin/kadende-agent" --artifact-port off >"$work/out" 2>"$work/server.log" &
+  --agent-path "$bin/kadende-agent" --artifact-port off --local-provider process >"$work/out" 2>"$work/server.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 150); do [ -f "$work/data/coordinator.json" ] && break; sleep 0.2; done

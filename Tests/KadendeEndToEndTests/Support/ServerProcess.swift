@@ -10,6 +10,8 @@ final class ServerProcess: @unchecked Sendable {
     /// A network namespace the server (and the CLI talking to it) runs in, or nil for the test's own.
     let namespace: String?
     var extraArguments: [String] = []
+    /// Whether the server may run nodes on this host (`--local-provider process` and `qemu`), as most tests need.
+    var localProviders = true
     /// A shared store (postgres:// URL): the server runs as one replica of several.
     var storeURL: String?
     /// Added to the environment the server inherits from the test.
@@ -68,7 +70,9 @@ final class ServerProcess: @unchecked Sendable {
         (process.executableURL, process.arguments) = command(Paths.kadende, [
             "server", "--data-dir", dataDirectory,
             "--listen-http", "127.0.0.1:\(httpPort)", "--listen-agents", "\(agentHost):\(agentPort)",
-            "--agent-path", Paths.agent, "--log-level", Self.logLevel, "--artifact-port", "0"] + (storeURL.map { ["--store", $0] } ?? []) + extraArguments)
+            "--agent-path", Paths.agent, "--log-level", Self.logLevel, "--artifact-port", "0"]
+            // The tests run nodes on this host: the server's owner (the test) turns that on.
+            + (localProviders ? ["--local-provider", "process", "--local-provider", "qemu"] : []) + (storeURL.map { ["--store", $0] } ?? []) + extraArguments)
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, mine in mine } }
         let stdout = Pipe()
         process.standardOutput = stdout

@@ -49,6 +49,7 @@ final class InProcessCoordinator: Sendable {
         config.agentPort = 0
         config.httpPort = 0
         config.artifactPort = 0
+        config.host = .all
         configure(&config)
         if let clock { config.now = { clock.now } }
         self.clock = clock

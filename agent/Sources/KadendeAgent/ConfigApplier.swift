@@ -174,8 +174,9 @@ final class ConfigApplier: Sendable {
             }
             prepared.files.append((file, Array(text.utf8), placement))
         }
-        for command in config.commands where command.user != nil && Account(command.user!) == nil {
-            throw StepFailure(step: "command \(command.name)", message: "user \(command.user!.prefix(64)) does not exist on this node; nothing applied")
+        for command in config.commands {
+            guard let user = command.user, Account(user) == nil else { continue }
+            throw StepFailure(step: "command \(command.name)", message: "user \(user.prefix(64)) does not exist on this node; nothing applied")
         }
         return prepared
     }

@@ -31,7 +31,8 @@ struct ConfigFiles: Sendable {
         var rest: [Substring] = []
         repeat {
             let parent = Self.parent(of: existing)
-            rest.insert(Substring(existing[existing.index(after: existing.lastIndex(of: "/")!)...]), at: 0)
+            let slash = existing.lastIndex(of: "/") ?? existing.startIndex
+            rest.insert(existing[existing.index(after: slash)...], at: 0)
             existing = parent
         } while !Self.exists(existing) && existing != "/"
         guard let realExisting = Self.realpath(existing) else {
