@@ -27,6 +27,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "With --api-tls files: the private key (PEM).")
     var apiTLSKey: String?
 
+    @Option(help: "A host name the REST API answers to (repeatable), besides its listen address and, on loopback, 127.0.0.1, ::1 and localhost; requests naming any other Host are refused (DNS rebinding).")
+    var apiHost: [String] = []
+
+    @Option(help: "Most agent connections open at once; beyond it the agent port stops accepting until one closes.")
+    var maxAgentConnections: Int = 20_000
+
     @Option(help: "host:port agents should dial (repeatable); defaults to --listen-agents.")
     var advertise: [String] = []
 
@@ -125,6 +131,13 @@ struct ServerCommand: AsyncParsableCommand {
         config.httpHost = httpHost
         config.httpPort = httpPort
         config.advertisedEndpoints = advertise
+        config.apiHostNames = apiHost
+        // Requests are served only under names the API is known by; a wildcard address is no name.
+        if ["0.0.0.0", "::", ""].contains(httpHost), apiHost.isEmpty {
+            throw ValidationError("--listen-http \(listenHTTP) listens on every address: name the host names clients use with --api-host (requests under any other Host are refused)")
+        }
+        guard (1...1_000_000).contains(maxAgentConnections) else { throw ValidationError("--max-agent-connections \(maxAgentConnections): expected 1 to 1000000") }
+        config.agentLimits.maxConnections = maxAgentConnections
         switch apiTLS {
         case "off":
             // Passwords and tokens cross this API: in the clear only on the loopback interface.

@@ -112,7 +112,8 @@ public final class Coordinator: Sendable {
         let gateway = try AgentGateway(
             configuration: GatewayConfiguration(host: configuration.agentHost, port: configuration.agentPort,
                                                 maxFrameSize: configuration.maxFrameSize, coordinatorID: "kadende-\(ProcessID.current)",
-                                                keepAlive: .milliseconds(Int64(configuration.agentKeepAlive * 1000))),
+                                                keepAlive: .milliseconds(Int64(configuration.agentKeepAlive * 1000)),
+                                                admission: configuration.agentLimits),
             tls: tls, store: store,
             enrolment: EnrolmentService(store: store, ca: ca, certificateLifetime: configuration.certificateLifetime),
             tracker: tracker, now: configuration.now, logger: logger)
@@ -175,7 +176,8 @@ public final class Coordinator: Sendable {
         defer { httpReady.signal(); artifactReady.signal() }
         let api = CoordinatorAPI(coordinator: self)
         let http = try HTTPServer.makeApplication(
-            controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, tls: apiTLS, logger: configuration.logger
+            controlPlane: api, host: configuration.httpHost, port: configuration.httpPort, tls: apiTLS,
+            hostNames: configuration.apiHostNames, limits: configuration.httpLimits, logger: configuration.logger
         ) { port in
             self.httpPortBox.value = port
             self.httpReady.signal()
@@ -183,7 +185,8 @@ public final class Coordinator: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: gateway)]
         if let port = configuration.artifactPort {
             services.append(.init(service: try ArtifactServer.makeApplication(
-                artifacts: artifacts, host: configuration.agentHost, port: port, tls: artifactTLS, logger: configuration.logger
+                artifacts: artifacts, host: configuration.agentHost, port: port, tls: artifactTLS, limits: configuration.httpLimits,
+                logger: configuration.logger
             ) { port in
                 self.artifactPortBox.value = port
                 self.artifactReady.signal()

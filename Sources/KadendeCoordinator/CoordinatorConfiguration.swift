@@ -1,4 +1,6 @@
 import KadendeEC2
+import KadendeGateway
+import KadendeHTTP
 import KadendeModel
 import KadendeProviders
 import Logging
@@ -52,6 +54,13 @@ public struct CoordinatorConfiguration: Sendable {
         case files(certificateChain: String, key: String)
     }
     public var apiTLS: APITLS = .off
+    /// Names the API answers to besides its listen address (and the loopback names when it listens there): a request
+    /// whose `Host` is another name is refused, so a web page cannot reach the API through DNS rebinding.
+    public var apiHostNames: [String] = []
+    /// Timeouts and caps of the REST API and the artifact listener.
+    public var httpLimits = ListenerLimits()
+    /// Timeouts and caps of the agent listener.
+    public var agentLimits = AdmissionLimits()
     /// With settings, the `ec2` provider is on.
     public var ec2: EC2Settings?
     /// Creates and destroys in flight at once against one provider.

@@ -18,14 +18,17 @@ public struct GatewayConfiguration: Sendable {
     public var coordinatorID: String
     /// A welcomed agent hears from the coordinator at least this often; it leaves after three times as long.
     public var keepAlive: TimeAmount
+    /// Timeouts and caps of the listener.
+    public var admission: AdmissionLimits
 
     public init(host: String = "127.0.0.1", port: Int = 7443, maxFrameSize: Int = Frame.defaultMaxSize, coordinatorID: String,
-                keepAlive: TimeAmount = .seconds(4)) {
+                keepAlive: TimeAmount = .seconds(4), admission: AdmissionLimits = AdmissionLimits()) {
         self.host = host
         self.port = port
         self.maxFrameSize = maxFrameSize
         self.coordinatorID = coordinatorID
         self.keepAlive = keepAlive
+        self.admission = admission
     }
 }
 
@@ -42,6 +45,7 @@ public final class AgentGateway: Service, Sendable {
     private let server: Mutex<NIOAsyncChannel<NIOAsyncChannel<Frame, Frame>, Never>?> = Mutex(nil)
     private let connections = Mutex<Connections>(Connections())
     private let delivery = Mutex<(any ConfigDelivery)?>(nil)
+    let counters: AdmissionCounters
 
     /// Every connection, and the authenticated ones by node (the latest wins when an agent reconnects before its
     /// old connection is noticed gone).
@@ -54,6 +58,7 @@ public final class AgentGateway: Service, Sendable {
     public init(configuration: GatewayConfiguration, tls: TLSConfiguration, store: any Store, enrolment: EnrolmentService,
                 tracker: HeartbeatTracker, now: @escaping @Sendable () -> Date, logger: Logger) throws {
         self.configuration = configuration
+        self.counters = AdmissionCounters(limits: configuration.admission)
         self.sslContext = try NIOSSLContext(configuration: tls)
         self.store = store
         self.enrolment = enrolment
@@ -67,18 +72,25 @@ public final class AgentGateway: Service, Sendable {
         let sslContext = self.sslContext
         let maxFrameSize = configuration.maxFrameSize
         let keepAlive = configuration.keepAlive
+        let limits = configuration.admission
+        let counters = self.counters
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { server in
+                server.eventLoop.makeCompletedFuture { try server.pipeline.syncOperations.addHandler(ConnectionCap(limit: limits.maxConnections)) }
+            }
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             // TLS holds 48 KiB of record buffers per connection for its whole life and uses a page of them.
             .childChannelOption(.allocator, value: PagedBufferAllocator.allocator)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    let allowance = FrameAllowance(maxFrameSize: maxFrameSize, budget: counters.budget, frameTimeout: limits.frameTimeout)
                     try sync.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameSize: maxFrameSize)))
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(allowance: allowance)))
                     try sync.addHandler(MessageToByteHandler(FrameEncoder()))
+                    try sync.addHandler(ConnectionGuard(limits: limits, counters: counters, allowance: allowance))
                     try sync.addHandler(IdleStateHandler(writeTimeout: keepAlive))
                     try sync.addHandler(KeepAliveSender())
                     return try NIOAsyncChannel<Frame, Frame>(wrappingChannelSynchronously: channel)
@@ -195,6 +207,9 @@ public final class AgentGateway: Service, Sendable {
     }
 
     public var connectedCount: Int { connections.withLock { $0.byNode.count } }
+
+    /// Bytes the listener holds in frames its peers have begun and not finished.
+    public var unfinishedFrameBytes: Int { counters.budget.bytesHeld }
 
     private func serve(_ connection: NIOAsyncChannel<Frame, Frame>) async {
         let channel = connection.channel

@@ -155,7 +155,7 @@ struct AgentSession: Sendable {
         case .hello(let hello):
             let node = try authenticated(claim: hello.nodeID)
             guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
-            let (interval, probes, facts) = try await admit(node: node, version: hello.agentVersion, now: now)
+            let (interval, ceiling, probes, facts) = try await admit(node: node, version: hello.agentVersion, now: now)
             helloDone = true
             gateway.register(channel, node: node)
             gateway.tracker.beat(node, at: now)
@@ -174,6 +174,9 @@ struct AgentSession: Sendable {
                 channel.write(try Self.encode(.push(push)), promise: nil)
             }
             channel.flush()
+            // Silence longer than twice the group's heartbeat ceiling closes the connection: the health judge has
+            // long spoken by then, so a real agent is never cut before its node is judged.
+            channel.triggerUserOutboundEvent(ReadIdleLimit(limit: .milliseconds(Int64(Clamp.milliseconds(2 * ceiling + 10)))), promise: nil)
             return nil
         case .renew(let renew):
             let node = try authenticated(claim: nil)
@@ -212,7 +215,7 @@ struct AgentSession: Sendable {
 
     /// Checks that the certificate is one the coordinator issued and still honours, and that the node is alive;
     /// promotes a node that just enrolled to healthy. Returns the group's heartbeat interval and probes.
-    private func admit(node: String, version: String, now: Date) async throws(WireError) -> (Double, [ProbeSpec], [String: String]) {
+    private func admit(node: String, version: String, now: Date) async throws(WireError) -> (Double, Double, [ProbeSpec], [String: String]) {
         let store = gateway.store
         do {
             guard let serial, let record = try await store.certificate(serial: serial), record.nodeID == node else {
@@ -237,7 +240,8 @@ struct AgentSession: Sendable {
             let group = try await store.group(cluster: nodeRecord.cluster, name: nodeRecord.group)
             var facts = ["node.group": nodeRecord.group, "node.cluster": nodeRecord.cluster]
             facts["node.address"] = nodeRecord.address
-            return (group?.spec.health.heartbeatInterval.value ?? 1, (group?.spec.health.probes ?? []).map { $0.clampedToLimits() }, facts)
+            let health = group?.spec.health ?? GroupSpec.HealthPolicy()
+            return (health.heartbeatInterval.value, health.heartbeatTimeout.value, health.probes.map { $0.clampedToLimits() }, facts)
         } catch let error as WireError {
             throw error
         } catch {

@@ -16,7 +16,7 @@ public protocol ArtifactSource: Sendable {
 /// coordinator's CA, which user-data carries, so a node's `curl` checks it without any other trust store.
 public enum ArtifactServer {
     public static func makeApplication(
-        artifacts: any ArtifactSource, host: String, port: Int, tls: TLSConfiguration, logger: Logger,
+        artifacts: any ArtifactSource, host: String, port: Int, tls: TLSConfiguration, limits: ListenerLimits = ListenerLimits(), logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
     ) throws -> some ApplicationProtocol {
         let router = Router()
@@ -35,8 +35,8 @@ public enum ArtifactServer {
         }
         return Application(
             router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(host, port: port), serverName: "kadende"),
+            server: try limits.server(tls: tls),
+            configuration: limits.configuration(host: host, port: port),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

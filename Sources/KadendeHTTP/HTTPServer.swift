@@ -14,42 +14,51 @@ public enum HTTPServer {
     /// Largest request body accepted (a group spec).
     public static let maxBodySize = 1 << 20
 
-    /// With `tls`, HTTPS only.
+    /// With `tls`, HTTPS only. `hostNames` are the names the API answers to besides its listen address (and, on
+    /// loopback, the loopback names).
     public static func makeApplication(
-        controlPlane: any ControlPlane, host: String, port: Int, tls: TLSConfiguration? = nil, logger: Logger,
+        controlPlane: any ControlPlane, host: String, port: Int, tls: TLSConfiguration? = nil, hostNames: [String] = [],
+        limits: ListenerLimits = ListenerLimits(), logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void
     ) throws -> some ApplicationProtocol {
         let router = Router(context: KadendeRequestContext.self)
         router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(HostCheckMiddleware(
+            allowed: HostCheckMiddleware<KadendeRequestContext>.defaultNames(listenHost: host).union(hostNames.map { $0.lowercased() })))
         router.middlewares.add(AuthMiddleware(controlPlane: controlPlane))
-        addRoutes(to: router, controlPlane: controlPlane)
+        addRoutes(to: router, controlPlane: controlPlane, limits: limits)
         Dashboard.addRoutes(to: router)
         return Application(
             router: router,
-            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "kadende"),
+            server: try limits.server(tls: tls),
+            configuration: limits.configuration(host: host, port: port),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
     }
 
-    static func addRoutes(to router: Router<KadendeRequestContext>, controlPlane: any ControlPlane) {
+    static func addRoutes(to router: Router<KadendeRequestContext>, controlPlane: any ControlPlane, limits: ListenerLimits = ListenerLimits()) {
         router.post("/v1/login") { request, context in
-            let login = try await Self.decode(APILogin.self, request)
+            // JSON only: a page on another site can make a browser post text/plain or a form here without asking
+            // first (a "simple" request) and lock 127.0.0.1 out with failed logins; JSON needs a preflight it fails.
+            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+                throw APIError(status: 415, code: "unsupported_media_type", message: "a login is a JSON body (Content-Type: application/json)")
+            }
+            let login = try await Self.decode(APILogin.self, request, limits)
             return try await Peer.$address.withValue(context.peer) { try Self.json(await controlPlane.login(login), status: .created) }
         }
         router.get("/v1/whoami") { _, _ in try Self.json(await controlPlane.whoami()) }
         router.get("/v1/users") { _, _ in try Self.json(await controlPlane.users()) }
         router.post("/v1/users") { request, _ in
-            try Self.json(await controlPlane.createUser(try await Self.decode(APIUserCreate.self, request)), status: .created)
+            try Self.json(await controlPlane.createUser(try await Self.decode(APIUserCreate.self, request, limits)), status: .created)
         }
         router.put("/v1/users/:name/roles/:cluster") { request, context in
-            let role = try await Self.decode(APIRole.self, request)
+            let role = try await Self.decode(APIRole.self, request, limits)
             return try Self.json(await controlPlane.setRole(user: try context.parameters.require("name"),
                                                            cluster: try context.parameters.require("cluster"), role: role.role))
         }
         router.post("/v1/tokens") { request, _ in
-            try Self.json(await controlPlane.createToken(try await Self.decode(APITokenRequest.self, request)), status: .created)
+            try Self.json(await controlPlane.createToken(try await Self.decode(APITokenRequest.self, request, limits)), status: .created)
         }
         router.get("/v1/tokens") { request, _ in
             try Self.json(await controlPlane.tokens(all: request.uri.queryParameters.get("all") == "true"))
@@ -75,14 +84,13 @@ public enum HTTPServer {
         }
 
         router.post("/v1/groups") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: maxBodySize)
+            let body = try await request.collectBody(upTo: maxBodySize, within: limits.bodyTimeout)
             let yaml = String(buffer: body)
             return try Self.json(await controlPlane.apply(yaml: yaml))
         }
         router.get("/v1/clusters") { _, _ in try Self.json(await controlPlane.clusters()) }
         router.post("/v1/clusters") { request, _ in
-            try Self.json(await controlPlane.createCluster(name: try await Self.decode(APIClusterCreate.self, request).name), status: .created)
+            try Self.json(await controlPlane.createCluster(name: try await Self.decode(APIClusterCreate.self, request, limits).name), status: .created)
         }
         router.delete("/v1/clusters/:cluster") { _, context in
             try Self.json(await controlPlane.deleteCluster(name: try context.parameters.require("cluster")))
@@ -91,7 +99,7 @@ public enum HTTPServer {
             try Self.json(await controlPlane.cluster(name: try context.parameters.require("cluster")))
         }
         router.put("/v1/clusters/:cluster/credentials/:provider") { request, context in
-            let body = try await Self.decode(APICredentials.self, request)
+            let body = try await Self.decode(APICredentials.self, request, limits)
             return try Self.json(await controlPlane.setCredentials(cluster: try context.parameters.require("cluster"),
                                                                    provider: try context.parameters.require("provider"), values: body.values))
         }
@@ -100,7 +108,7 @@ public enum HTTPServer {
                                                                provider: try context.parameters.require("provider")))
         }
         router.put("/v1/clusters/:cluster/quota") { request, context in
-            let body = try await Self.decode(APIQuota.self, request)
+            let body = try await Self.decode(APIQuota.self, request, limits)
             return try Self.json(await controlPlane.setQuota(cluster: try context.parameters.require("cluster"), nodes: body.nodes))
         }
         router.get("/v1/groups") { request, _ in
@@ -115,15 +123,14 @@ public enum HTTPServer {
             return try Self.json(await controlPlane.deleteGroup(cluster: Self.cluster(request), name: name))
         }
         router.post("/v1/groups/:name/scale") { request, context in
-            let body = try await Self.decode(APIScale.self, request)
+            let body = try await Self.decode(APIScale.self, request, limits)
             return try Self.json(await controlPlane.scaleGroup(cluster: Self.cluster(request), name: try context.parameters.require("name"), desired: body.desired))
         }
         router.delete("/v1/nodes/{id}") { _, context in
             try Self.json(await controlPlane.terminateNode(id: context.parameters.get("id") ?? ""))
         }
         router.post("/v1/groups/:name/config") { request, context in
-            var request = request
-            let body = try await request.collectBody(upTo: maxBodySize)
+            let body = try await request.collectBody(upTo: maxBodySize, within: limits.bodyTimeout)
             let name = try context.parameters.require("name")
             return try Self.json(await controlPlane.pushConfig(cluster: Self.cluster(request), group: name, yaml: String(buffer: body)),
                                  status: .created)
@@ -156,8 +163,7 @@ public enum HTTPServer {
                                                             action: context.parameters.require("action")))
         }
         router.put("/v1/nodes/{id}/labels") { request, context in
-            var request = request
-            let body = try await request.collectBody(upTo: 64 * 1024)
+            let body = try await request.collectBody(upTo: 64 * 1024, within: limits.bodyTimeout)
             let change: APILabelChange
             do {
                 change = try JSONDecoder().decode(APILabelChange.self, from: Data(body.readableBytesView))
@@ -190,9 +196,8 @@ public enum HTTPServer {
     }
 
     /// A JSON body, or a 400 that says what is wrong with it.
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        var request = request
-        let body = try await request.collectBody(upTo: 64 * 1024)
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ limits: ListenerLimits) async throws -> T {
+        let body = try await request.collectBody(upTo: 64 * 1024, within: limits.bodyTimeout)
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: body))
         } catch {

@@ -37,14 +37,32 @@ public enum WireProtocol {
     public static let version: UInt8 = 1
 }
 
-/// Splits the byte stream into frames, refusing oversized and truncated ones.
+/// Splits the byte stream into frames, refusing oversized and truncated ones. With an allowance, the limit is the
+/// allowance's (it can change once a peer is authenticated) and what an unfinished frame holds is accounted for.
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = Frame
-    public let maxFrameSize: Int
+    private let fixedMaxFrameSize: Int
+    private let allowance: FrameAllowance?
 
-    public init(maxFrameSize: Int = Frame.defaultMaxSize) { self.maxFrameSize = maxFrameSize }
+    public init(maxFrameSize: Int = Frame.defaultMaxSize) {
+        self.fixedMaxFrameSize = maxFrameSize
+        self.allowance = nil
+    }
+
+    public init(allowance: FrameAllowance) {
+        self.fixedMaxFrameSize = allowance.maxFrameSize
+        self.allowance = allowance
+    }
+
+    public var maxFrameSize: Int { allowance?.maxFrameSize ?? fixedMaxFrameSize }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let state = try decodeOne(context: context, buffer: &buffer)
+        try allowance?.holding(state == .needMoreData ? buffer.readableBytes : 0, context: context)
+        return state
+    }
+
+    private func decodeOne(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
         guard Int(length) <= maxFrameSize else {
             throw WireError(.frameTooLarge, "frame of \(length) bytes exceeds the limit of \(maxFrameSize)")
@@ -66,6 +84,10 @@ public struct FrameDecoder: ByteToMessageDecoder {
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
+    }
+
+    public mutating func decoderRemoved(context: ChannelHandlerContext) {
+        allowance?.release()
     }
 }
 
