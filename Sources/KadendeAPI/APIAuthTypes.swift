@@ -98,3 +98,19 @@ public struct APIAuditEntry: Codable, Sendable, Hashable {
         self.source = source
     }
 }
+
+/// A new password: a user changes their own with `currentPassword`; an admin sets anyone's without it.
+public struct APIPasswordChange: Codable, Sendable {
+    public var currentPassword: String?
+    public var password: String
+    public init(currentPassword: String?, password: String) {
+        self.currentPassword = currentPassword
+        self.password = password
+    }
+}
+
+/// What an admin changes of a user: disabled users cannot log in and none of their tokens is honoured.
+public struct APIUserUpdate: Codable, Sendable {
+    public var disabled: Bool
+    public init(disabled: Bool) { self.disabled = disabled }
+}

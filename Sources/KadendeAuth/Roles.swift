@@ -38,11 +38,14 @@ public struct Principal: Sendable, Hashable {
     public var user: String
     public var admin: Bool
     public var roles: [String: Role]
+    /// The id of the token the request came with (`DELETE /v1/tokens/current` ends it).
+    public var tokenID: String?
 
-    public init(user: String, admin: Bool, roles: [String: Role]) {
+    public init(user: String, admin: Bool, roles: [String: Role], tokenID: String? = nil) {
         self.user = user
         self.admin = admin
         self.roles = roles
+        self.tokenID = tokenID
     }
 
     /// Whether `action` on `cluster` is allowed. A member of cluster A holds nothing in cluster B.

@@ -67,6 +67,11 @@ struct APIClient {
         return try await send(.PUT, path, body: text, contentType: "application/json", timeout: 30)
     }
 
+    func patch<T: Decodable, B: Encodable>(_ path: String, json body: B, as type: T.Type = T.self) async throws -> T {
+        let text = String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
+        return try await send(.PATCH, path, body: text, contentType: "application/json", timeout: 30)
+    }
+
     private func send<T: Decodable>(_ method: HTTPMethod, _ path: String, body: String?, contentType: String?, timeout: Int64) async throws -> T {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
@@ -86,8 +91,9 @@ struct APIClient {
         let bytes = try await response.body.collect(upTo: 64 << 20)
         let data = Data(bytes.readableBytesView)
         guard (200..<300).contains(response.status.code) else {
-            if let envelope = try? Self.decoder.decode(APIErrorEnvelope.self, from: data) {
-                throw envelope.error
+            if var error = try? Self.decoder.decode(APIErrorEnvelope.self, from: data).error {
+                error.message = Output.clean(error.message)
+                throw error
             }
             throw Failure(description: "coordinator answered \(response.status.code) \(response.status.reasonPhrase)")
         }

@@ -62,9 +62,8 @@ struct LogoutCommand: AsyncParsableCommand {
     func run() async throws {
         var saved = SavedTokens.load()
         if let token = saved[options.coordinator] {
-            // The server knows the token by its short id, its first characters.
             let _: APITokenGrant? = try? await APIClient(base: options.coordinator, token: token, ca: options.ca ?? ProcessEnvironment.value("KADENDE_CA"))
-                .delete("/v1/tokens/\(token.prefix(12))")
+                .delete("/v1/tokens/current")
         }
         saved[options.coordinator] = nil
         try SavedTokens.save(saved)
@@ -74,7 +73,8 @@ struct LogoutCommand: AsyncParsableCommand {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Users and their roles.",
-                                                    subcommands: [Create.self, List.self, Role.self, WhoAmI.self])
+                                                    subcommands: [Create.self, List.self, Role.self, WhoAmI.self, Passwd.self, Disable.self,
+                                                                  Enable.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -110,7 +110,7 @@ struct UserCommand: AsyncParsableCommand {
                     store = try await PostgresStore.open(url: storeURL, logger: Logger(label: "kadende.cli"))
                 } else {
                     let directory = URL(fileURLWithPath: dataDir ?? ".").standardizedFileURL.path
-                    try SecureFile.makeDirectory(directory)  // the first admin may come before the first start
+                    try DataDirectory.makePrivate(directory)  // the first admin may come before the first start
                     store = try SQLiteStore(path: directory + "/kadende.sqlite")
                 }
                 let now = Date()
@@ -154,6 +154,54 @@ struct UserCommand: AsyncParsableCommand {
             let user: APIUser = try await options.client.put("/v1/users/\(APIClient.escape(name))/roles/\(APIClient.escape(options.cluster))",
                                                              json: APIRole(role: role == "none" ? nil : role))
             print("\(user.name) in cluster \(options.cluster): \(user.roles[options.cluster] ?? "no role")")
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "passwd", abstract: "Change your password (current, then new, from standard input), or as an admin another user's (new only).",
+            discussion: "Every session of the user ends; API tokens stay.")
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The user; yourself when omitted.")
+        var name: String?
+        func run() async throws {
+            let me: APIUser = try await options.client.get("/v1/whoami")
+            let user = name ?? me.name
+            let current = user == me.name ? try readPassword(prompt: "current password: ") : nil
+            let password = try readPassword(prompt: "new password for \(user): ")
+            let _: APIUser = try await options.client.put("/v1/users/\(APIClient.escape(user))/password",
+                                                          json: APIPasswordChange(currentPassword: current, password: password))
+            print("password of \(user) changed; their sessions are ended")
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user (admins): no login, none of their tokens honoured.")
+        @OptionGroup var options: ClientOptions
+        @Argument var name: String
+        func run() async throws {
+            let _: APIUser = try await options.client.patch("/v1/users/\(APIClient.escape(name))", json: APIUserUpdate(disabled: true))
+            print("user \(name) disabled")
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user again (admins).")
+        @OptionGroup var options: ClientOptions
+        @Argument var name: String
+        func run() async throws {
+            let _: APIUser = try await options.client.patch("/v1/users/\(APIClient.escape(name))", json: APIUserUpdate(disabled: false))
+            print("user \(name) enabled")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a user with their roles and tokens (admins).")
+        @OptionGroup var options: ClientOptions
+        @Argument var name: String
+        func run() async throws {
+            let _: APIUser = try await options.client.delete("/v1/users/\(APIClient.escape(name))")
+            print("user \(name) deleted")
         }
     }
 

@@ -95,17 +95,23 @@ struct CredentialsCommand: AsyncParsableCommand {
             discussion: """
                 For ec2 the keys are accessKeyID, secretAccessKey and (for temporary credentials) sessionToken;
                 --from-env reads them from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
-                Plugins receive their cluster's values in every request.
+                --from-coordinator lets the cluster use the coordinator's own AWS credentials instead; a cluster with
+                neither makes no EC2 call. Plugins receive their cluster's values in every request.
                 """)
         @OptionGroup var options: ClientOptions
         @Argument(help: "The provider, as groups name it.")
         var provider: String
         @Flag(help: "ec2: take the AWS_* variables of this shell.")
         var fromEnv = false
+        @Flag(help: "ec2: let the cluster use the coordinator's own AWS credentials (its environment or credentials file).")
+        var fromCoordinator = false
 
         func run() async throws {
             var values: [String: String] = [:]
-            if fromEnv {
+            if fromCoordinator {
+                guard provider == "ec2", !fromEnv else { throw ValidationError("--from-coordinator is for ec2, without --from-env") }
+                values["source"] = "coordinator"
+            } else if fromEnv {
                 guard provider == "ec2" else { throw ValidationError("--from-env is for ec2; give other providers KEY=VALUE lines on stdin") }
                 values["accessKeyID"] = ProcessEnvironment.value("AWS_ACCESS_KEY_ID")
                 values["secretAccessKey"] = ProcessEnvironment.value("AWS_SECRET_ACCESS_KEY")
@@ -121,7 +127,7 @@ struct CredentialsCommand: AsyncParsableCommand {
             let stored: APICredentialSummary = try await options.client.put(
                 "/v1/clusters/\(APIClient.escape(options.cluster))/credentials/\(APIClient.escape(provider))", json: APICredentials(values: values))
             if options.output == .table {
-                print("cluster \(options.cluster): \(stored.provider) credentials stored (\(stored.summary))")
+                print("cluster \(options.cluster): \(stored.provider) credentials stored (\(Output.clean(stored.summary)))")
             } else {
                 try Output.print(stored, format: options.output) { [] }
             }
@@ -129,7 +135,7 @@ struct CredentialsCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Forget a provider's credentials; the coordinator's own are used again.")
+        static let configuration = CommandConfiguration(abstract: "Forget a provider's credentials; the cluster makes no calls to it until new ones are set.")
         @OptionGroup var options: ClientOptions
         @Argument var provider: String
 

@@ -107,7 +107,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 guard let rollout = status.rollout else { throw ValidationError("group \(options.group) has no rollout") }
                 let line = Output.rolloutLine(rollout)
                 if line != lastLine {
-                    Output.emit("\(Output.time(Date()))  \(line)" + "\n")
+                    Output.emit("\(Output.time(Date()))  \(Output.clean(line))" + "\n")
                     lastLine = line
                 }
                 if !rollout.isActive && (rolloutID == nil || rollout.id >= rolloutID!) {

@@ -36,7 +36,7 @@ struct NodeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let node: APINode = try await options.client.delete("/v1/nodes/\(APIClient.escape(id))")
-            print("node \(node.id) \(node.state.rawValue): \(node.reason)")
+            print("node \(node.id) \(node.state.rawValue): \(Output.clean(node.reason))")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KadendeAPI
+import KadendeSupport
 import Yams
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -30,7 +31,12 @@ enum Output {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
+    /// A cell of text that came from the coordinator, hence perhaps from a node or a user: control characters
+    /// escaped, so a reason or an output cannot forge lines or drive the terminal.
+    static func clean(_ text: String) -> String { OutsideText.sanitized(text, limit: 16_384) }
+
     static func render(_ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map(clean) }
         guard !rows.isEmpty else { return "" }
         // Sections of one table may have different columns: every column is as wide as its widest cell.
         var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
@@ -51,7 +57,7 @@ enum Output {
     /// An event row with fixed column widths (SEQ, TIME, GROUP, NODE, EVENT), for streams.
     static func fixedRow(_ row: [String]) -> String {
         let widths = [6, 20, 12, 18, 16]
-        return row.enumerated().map { i, cell in
+        return row.map(clean).enumerated().map { i, cell in
             i < widths.count ? cell.padding(toLength: max(widths[i], cell.count), withPad: " ", startingAt: 0) : cell
         }.joined(separator: "  ") + "\n"
     }

@@ -4,6 +4,7 @@ import KadendeCoordinator
 import KadendeEC2
 import KadendeModel
 import KadendeProviders
+import KadendeStore
 import Logging
 
 struct ServerCommand: AsyncParsableCommand {
@@ -111,6 +112,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "How often a connected agent hears from the coordinator (a keep-alive when there is nothing else); an agent that hears nothing for three times as long tries the next coordinator (e.g. 4s).")
     var agentKeepAlive: String = "4s"
 
+    @Option(help: "How long events are kept (e.g. 30d).")
+    var eventRetention: String = "30d"
+
+    @Option(help: "Most events kept; the oldest go first.")
+    var eventRetentionCount: Int = 1_000_000
+
+    @Option(help: "How long audit entries are kept (e.g. 400d); at least as long as events.")
+    var auditRetention: String = "400d"
+
+    @Option(help: "Most audit entries kept; the oldest go first.")
+    var auditRetentionCount: Int = 2_000_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -132,10 +145,6 @@ struct ServerCommand: AsyncParsableCommand {
         config.httpPort = httpPort
         config.advertisedEndpoints = advertise
         config.apiHostNames = apiHost
-        // Requests are served only under names the API is known by; a wildcard address is no name.
-        if ["0.0.0.0", "::", ""].contains(httpHost), apiHost.isEmpty {
-            throw ValidationError("--listen-http \(listenHTTP) listens on every address: name the host names clients use with --api-host (requests under any other Host are refused)")
-        }
         guard (1...1_000_000).contains(maxAgentConnections) else { throw ValidationError("--max-agent-connections \(maxAgentConnections): expected 1 to 1000000") }
         config.agentLimits.maxConnections = maxAgentConnections
         switch apiTLS {
@@ -149,6 +158,10 @@ struct ServerCommand: AsyncParsableCommand {
             guard let cert = apiTLSCert, let key = apiTLSKey else { throw ValidationError("--api-tls files needs --api-tls-cert and --api-tls-key") }
             config.apiTLS = .files(certificateChain: URL(fileURLWithPath: cert).standardizedFileURL.path, key: URL(fileURLWithPath: key).standardizedFileURL.path)
         default: throw ValidationError("--api-tls \(apiTLS): expected off, ca or files")
+        }
+        // Requests are served only under names the API is known by; a wildcard address is no name.
+        if ["0.0.0.0", "::", ""].contains(httpHost), apiHost.isEmpty {
+            throw ValidationError("--listen-http \(listenHTTP) listens on every address: name the host names clients use with --api-host (requests under any other Host are refused)")
         }
         guard let grace = Seconds(parsing: restartGrace) else { throw ValidationError("--restart-grace \(restartGrace): expected a duration such as 15s") }
         config.restartGrace = grace.value
@@ -171,6 +184,20 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--agent-keep-alive \(agentKeepAlive): expected 100ms to 60s, such as 4s")
         }
         config.agentKeepAlive = keepAlive.value
+        // Retentions are not timers: up to ten years.
+        guard let events = Seconds(parsing: eventRetention, maximum: 3650 * 86_400), events.value >= 3600 else {
+            throw ValidationError("--event-retention \(eventRetention): expected a duration of at least 1h, such as 30d")
+        }
+        guard let audit = Seconds(parsing: auditRetention, maximum: 3650 * 86_400), audit.value >= events.value else {
+            throw ValidationError("--audit-retention \(auditRetention): expected a duration at least as long as --event-retention, such as 400d")
+        }
+        guard (1_000...100_000_000).contains(eventRetentionCount), (eventRetentionCount...1_000_000_000).contains(auditRetentionCount) else {
+            throw ValidationError("--event-retention-count is 1000 to 100000000 and --audit-retention-count at least as many")
+        }
+        config.retention.eventAge = events.value
+        config.retention.auditAge = audit.value
+        config.retention.eventCount = eventRetentionCount
+        config.retention.auditCount = auditRetentionCount
         guard let lifetime = Seconds(parsing: enrolmentTokenLifetime), lifetime.value > 0 else {
             throw ValidationError("--enrolment-token-lifetime \(enrolmentTokenLifetime): expected a duration such as 15m")
         }

@@ -21,10 +21,12 @@ struct ClusterCredentials: Sendable {
             throw Refusal(description: "credentials are 1 to 32 values, names up to 128 characters, values up to 4 KiB")
         }
         let summary: String
-        if provider == "ec2" {
+        if provider == "ec2", values == Self.coordinatorsOwn {
+            summary = "the coordinator's own credentials, by an admin's choice"
+        } else if provider == "ec2" {
             let known: Set = ["accessKeyID", "secretAccessKey", "sessionToken"]
             if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-                throw Refusal(description: "unknown key \"\(unknown)\" for ec2 (expected accessKeyID, secretAccessKey, sessionToken)")
+                throw Refusal(description: "unknown key \"\(unknown.prefix(64))\" for ec2 (expected accessKeyID, secretAccessKey, sessionToken, or source=coordinator alone)")
             }
             guard let key = values["accessKeyID"], !key.isEmpty, !(values["secretAccessKey"] ?? "").isEmpty else {
                 throw Refusal(description: "ec2 credentials need accessKeyID and secretAccessKey")
@@ -47,13 +49,23 @@ struct ClusterCredentials: Sendable {
         return try JSONDecoder().decode([String: String].self, from: Data(plain))
     }
 
-    /// The cluster's stored EC2 credentials, else the coordinator's own (environment, credentials file).
+    /// What an admin stores for a cluster that is to use the coordinator's own EC2 credentials.
+    static let coordinatorsOwn = ["source": "coordinator"]
+
+    /// The cluster's stored EC2 credentials, or the coordinator's own (environment, credentials file) where an admin
+    /// chose that for the cluster. A cluster with neither is refused: the coordinator's account is not a tenant's
+    /// by default. Calls made for no cluster (the coordinator's own housekeeping) use the coordinator's.
     func ec2(cluster: String?) async throws -> AWSCredentials {
-        if let cluster, let values = try await values(cluster: cluster, provider: "ec2"),
-           let key = values["accessKeyID"], let secret = values["secretAccessKey"] {
-            return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: values["sessionToken"])
+        guard let cluster else { return try AWSCredentialSources.resolve() }
+        guard let values = try await values(cluster: cluster, provider: "ec2") else {
+            throw Refusal(description: "cluster \(cluster) has no EC2 credentials: an admin stores them with kadende credentials set ec2 --cluster \(cluster), "
+                          + "or lets the cluster use the coordinator's own with kadende credentials set ec2 --from-coordinator --cluster \(cluster)")
         }
-        return try AWSCredentialSources.resolve()
+        if values == Self.coordinatorsOwn { return try AWSCredentialSources.resolve() }
+        guard let key = values["accessKeyID"], let secret = values["secretAccessKey"] else {
+            throw Refusal(description: "cluster \(cluster)'s EC2 credentials lack accessKeyID or secretAccessKey")
+        }
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: values["sessionToken"])
     }
 
     /// `AKIA…WXYZ`: enough to tell keys apart, not enough to use one.

@@ -35,6 +35,8 @@ public final class Coordinator: Sendable {
     let credentials: ClusterCredentials
     /// Failed logins per account and address (in memory: a restart forgives, which a lock-out survives anyway).
     let throttle = Mutex(LoginThrottle())
+    /// What failed logins may write to the audit log, per address and overall.
+    let unauthenticatedWrites = SharedWriteAllowance()
     let passwords = PasswordHasher()
     /// The agent listener's bound port.
     public let agentPort: Int
@@ -49,7 +51,7 @@ public final class Coordinator: Sendable {
 
     /// Binds the agent listener, so its port is known before `run`.
     public static func build(_ configuration: CoordinatorConfiguration) async throws -> Coordinator {
-        try SecureFile.makeDirectory(configuration.dataDirectory)
+        try DataDirectory.makePrivate(configuration.dataDirectory)
         let now = configuration.now()
         let store: any Store
         if let url = configuration.storeURL {
@@ -194,7 +196,9 @@ public final class Coordinator: Sendable {
         } else {
             artifactReady.signal()
         }
-        services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: rollouts), .init(service: http)]
+        services += [.init(service: reconciler.prober), .init(service: reconciler), .init(service: rollouts),
+                     .init(service: RetentionService(store: store, policy: configuration.retention, now: configuration.now, logger: configuration.logger)),
+                     .init(service: http)]
         var lifecycle = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: configuration.logger)
         // A stop always ends: a service still busy 30 s after SIGTERM is cancelled, and one that ignores that for
         // 10 s more ends the process with a crash report, instead of leaving a coordinator that answers nobody.

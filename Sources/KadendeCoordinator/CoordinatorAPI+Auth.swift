@@ -3,6 +3,7 @@ import KadendeAuth
 import KadendeHTTP
 import KadendeModel
 import KadendeStore
+import KadendeSupport
 import NIOPosix
 import struct Foundation.Date
 
@@ -13,10 +14,12 @@ extension CoordinatorAPI {
     func authenticate(token: String) async throws(APIError) -> Principal {
         let refused = APIError(status: 401, code: "unauthenticated", message: "the token is unknown, expired or revoked")
         guard APIToken.isWellFormed(token) else { throw refused }
-        guard let (user, _) = try await call({ try await store.authenticate(tokenHash: APIToken.hash(token), now: coordinator.configuration.now()) }) else {
+        guard let (user, record) = try await call({ try await store.authenticate(tokenHash: APIToken.hash(token), now: coordinator.configuration.now()) }) else {
             throw refused
         }
-        return Self.principal(user)
+        var principal = Self.principal(user)
+        principal.tokenID = record.shortID
+        return principal
     }
 
     static func principal(_ user: UserRecord) -> Principal {
@@ -63,8 +66,21 @@ extension CoordinatorAPI {
     /// The caller's name for the audit log.
     var actor: String { Principal.current?.user ?? "anonymous" }
 
+    /// An audit entry for a peer nobody has authenticated yet, within what `SharedWriteAllowance` lets it write.
+    func recordUnauthenticated(_ actor: String, _ action: String, outcome: String) async {
+        let (allowed, leftOut) = coordinator.unauthenticatedWrites.take(source: Peer.address ?? "unknown",
+                                                                        now: coordinator.configuration.now().timeIntervalSince1970)
+        guard allowed else { return }
+        await record(OutsideText.sanitized(actor, limit: 64), action, outcome: SharedWriteAllowance.outcome(outcome, leftOut: leftOut))
+    }
+
     func login(_ login: APILogin) async throws(APIError) -> APITokenGrant {
         let now = coordinator.configuration.now()
+        // No account has a longer name, and no password is longer: refused before anything is kept or checked.
+        guard login.user.utf8.count <= 64, login.password.utf8.count <= PasswordHasher.maximumLength else {
+            await recordUnauthenticated(login.user, "login", outcome: "user name or password too long")
+            throw APIError(status: 401, code: "unauthenticated", message: "wrong user or password")
+        }
         let keys = [LoginThrottle.accountKey(login.user), LoginThrottle.addressKey(Peer.address ?? "unknown")]
         // Tries while locked count as failures too: hammering only lengthens the wait, and no password is checked.
         let locked = coordinator.throttle.withLock { t -> Date? in
@@ -73,7 +89,7 @@ extension CoordinatorAPI {
             return t.lockedUntil(keys, now: now)
         }
         if let until = locked {
-            await record(login.user, "login", outcome: "throttled")
+            await recordUnauthenticated(login.user, "login", outcome: "throttled")
             throw APIError(status: 429, code: "throttled",
                            message: "too many failed logins for this account or address; try again in \(Int(until.timeIntervalSince(now).rounded(.up)))s")
         }
@@ -85,7 +101,7 @@ extension CoordinatorAPI {
         let matches = (try? await NIOThreadPool.singleton.runIfActive { coordinator.passwords.verify(password, against: stored) }) ?? false
         guard let (user, _) = found, matches, !user.disabled else {
             coordinator.throttle.withLock { $0.failed(keys, now: now) }
-            await record(login.user, "login", outcome: "wrong user or password")
+            await recordUnauthenticated(login.user, "login", outcome: "wrong user or password")
             throw APIError(status: 401, code: "unauthenticated", message: "wrong user or password")
         }
         coordinator.throttle.withLock { $0.succeeded(account: keys[0]) }
@@ -116,16 +132,7 @@ extension CoordinatorAPI {
         guard ResourceName.isValid(create.name) else {
             throw APIError.badRequest("bad_value", "a user name is 1-63 lowercase letters, digits or '-'")
         }
-        let hash: String
-        do {
-            try PasswordHasher.check(create.password)
-            let password = create.password
-            hash = try await NIOThreadPool.singleton.runIfActive { try coordinator.passwords.hash(password) }
-        } catch let refusal as PasswordHasher.Refusal {
-            throw APIError.badRequest("weak_password", refusal.description)
-        } catch {
-            throw APIError.internalError("the password could not be hashed")
-        }
+        let hash = try await hashPassword(create.password)
         let user = try await call { try await store.createUser(name: create.name, passwordHash: hash, admin: create.admin ?? false, at: coordinator.configuration.now()) }
         await record(admin.user, "user.create", target: create.name + ((create.admin ?? false) ? " (admin)" : ""))
         return Self.apiUser(user)
@@ -141,6 +148,57 @@ extension CoordinatorAPI {
         await record(admin.user, "user.role", cluster: cluster, target: "\(user) → \(role ?? "none")")
         guard let (updated, _) = try await call({ try await store.userCredentials(name: user) }) else { throw APIError.notFound("user \(user) does not exist") }
         return Self.apiUser(updated)
+    }
+
+    func setPassword(user: String, change: APIPasswordChange) async throws(APIError) -> APIUser {
+        guard let principal = Principal.current else { throw APIError(status: 401, code: "unauthenticated", message: "this needs a token") }
+        let own = principal.user == user
+        if !own { try await requireAdmin("set another user's password") }
+        guard let (target, storedHash) = try await call({ try await store.userCredentials(name: user) }) else {
+            throw APIError.notFound("user \(OutsideText.sanitized(user, limit: 64)) does not exist")
+        }
+        // One's own password changes only with the current one, even for an admin: a stolen session is not enough.
+        if own {
+            let current = change.currentPassword ?? ""
+            var matches = false
+            if current.utf8.count <= PasswordHasher.maximumLength {
+                matches = (try? await NIOThreadPool.singleton.runIfActive { coordinator.passwords.verify(current, against: storedHash) }) ?? false
+            }
+            guard matches else {
+                await record(principal.user, "user.password", target: user, outcome: "wrong current password")
+                throw APIError(status: 403, code: "forbidden", message: "the current password is wrong")
+            }
+        }
+        let hash = try await hashPassword(change.password)
+        try await call { try await store.setPassword(user: user, passwordHash: hash) }
+        await record(principal.user, "user.password", target: user)
+        return Self.apiUser(target)
+    }
+
+    func updateUser(name: String, update: APIUserUpdate) async throws(APIError) -> APIUser {
+        let admin = try await requireAdmin(update.disabled ? "disable users" : "enable users")
+        let updated = try await call { try await store.setDisabled(user: name, disabled: update.disabled) }
+        await record(admin.user, update.disabled ? "user.disable" : "user.enable", target: name)
+        return Self.apiUser(updated)
+    }
+
+    func deleteUser(name: String) async throws(APIError) -> APIUser {
+        let admin = try await requireAdmin("delete users")
+        let deleted = try await call { try await store.deleteUser(name) }
+        await record(admin.user, "user.delete", target: name)
+        return Self.apiUser(deleted)
+    }
+
+    /// scrypt off the cooperative pool, after the password rules.
+    func hashPassword(_ password: String) async throws(APIError) -> String {
+        do {
+            try PasswordHasher.check(password)
+            return try await NIOThreadPool.singleton.runIfActive { try coordinator.passwords.hash(password) }
+        } catch let refusal as PasswordHasher.Refusal {
+            throw APIError.badRequest("weak_password", refusal.description)
+        } catch {
+            throw APIError.internalError("the password could not be hashed")
+        }
     }
 
     func createToken(_ request: APITokenRequest) async throws(APIError) -> APITokenGrant {
@@ -168,6 +226,8 @@ extension CoordinatorAPI {
 
     func revokeToken(id: String) async throws(APIError) -> APITokenGrant {
         guard let principal = Principal.current else { throw APIError(status: 401, code: "unauthenticated", message: "this needs a token") }
+        // `current`: the token this request came with (a logout).
+        let id = id == "current" ? (principal.tokenID ?? id) : id
         let revoked = try await call {
             try await store.revokeToken(shortID: id, user: principal.admin ? nil : principal.user, at: coordinator.configuration.now())
         }

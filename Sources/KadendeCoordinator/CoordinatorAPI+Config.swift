@@ -141,9 +141,7 @@ extension CoordinatorAPI {
     }
 
     func setLabels(nodeID: String, change: APILabelChange) async throws(APIError) -> APINode {
-        guard NodeID.isValid(nodeID), let node = try await call({ try await store.node(id: nodeID) }) else {
-            throw APIError.notFound("node \(nodeID.prefix(40)) does not exist")
-        }
+        let node = try await visibleNode(nodeID)
         try await require(.terminate, in: node.cluster, target: nodeID)
         for (key, value) in change.set {
             guard key.isLabelKey, value.isLabelValue else {

@@ -6,6 +6,7 @@ import KadendeHTTP
 import KadendeModel
 import KadendeProviders
 import KadendeStore
+import KadendeSupport
 import struct Foundation.Date
 
 /// The coordinator's answers to the REST API: validation, store calls and mapping to API shapes.
@@ -67,10 +68,7 @@ struct CoordinatorAPI: ControlPlane {
     }
 
     func node(id: String) async throws(APIError) -> APINodeDetail {
-        guard NodeID.isValid(id), let record = try await call({ try await store.node(id: id) }) else {
-            throw APIError.notFound("node \(id.prefix(40)) does not exist")
-        }
-        try await require(.read, in: record.cluster)
+        let record = try await visibleNode(id)
         let group = try await existing(cluster: record.cluster, name: record.group)
         let reconciler = coordinator.reconciler
         let seen = coordinator.tracker.snapshot(id)
@@ -126,9 +124,7 @@ struct CoordinatorAPI: ControlPlane {
     }
 
     func terminateNode(id: String) async throws(APIError) -> APINode {
-        guard NodeID.isValid(id), let node = try await call({ try await store.node(id: id) }) else {
-            throw APIError.notFound("node \(id.prefix(40)) does not exist")
-        }
+        let node = try await visibleNode(id)
         try await require(.terminate, in: node.cluster, target: id)
         guard node.state.isActive || node.state == .unhealthy else {
             throw APIError(status: 409, code: "conflict", message: "node \(id) is \(node.state.rawValue) already")
@@ -205,6 +201,15 @@ struct CoordinatorAPI: ControlPlane {
     }
 
     // MARK: Helpers
+
+    /// A node the caller may read. One that exists in a cluster the caller may not read gets the very answer of one
+    /// that does not exist, so node ids cannot be probed across tenants.
+    func visibleNode(_ id: String) async throws(APIError) -> NodeRecord {
+        let hidden = APIError.notFound("node \(OutsideText.sanitized(id, limit: 40)) does not exist or is not in a cluster you may read")
+        guard NodeID.isValid(id), let node = try await call({ try await store.node(id: id) }),
+              Principal.current?.may(.read, in: node.cluster) == true else { throw hidden }
+        return node
+    }
 
     func existing(cluster: String, name: String) async throws(APIError) -> GroupRecord {
         guard let group = try await call({ try await store.group(cluster: cluster, name: name) }) else {

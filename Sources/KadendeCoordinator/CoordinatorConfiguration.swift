@@ -3,6 +3,7 @@ import KadendeGateway
 import KadendeHTTP
 import KadendeModel
 import KadendeProviders
+import KadendeStore
 import Logging
 import struct Foundation.Date
 
@@ -61,6 +62,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var httpLimits = ListenerLimits()
     /// Timeouts and caps of the agent listener.
     public var agentLimits = AdmissionLimits()
+    /// How long events, audit entries and spent tokens are kept.
+    public var retention = RetentionPolicy()
     /// With settings, the `ec2` provider is on.
     public var ec2: EC2Settings?
     /// Creates and destroys in flight at once against one provider.

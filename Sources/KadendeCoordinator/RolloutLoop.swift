@@ -3,6 +3,7 @@ import KadendeHealth
 import KadendeModel
 import KadendeRollout
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import Logging
 import ServiceLifecycle
@@ -22,6 +23,16 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
     private let wakeups: AsyncStream<Void>
     private let wakeup: AsyncStream<Void>.Continuation
     private let memory = Mutex(Memory())
+    /// Events made of acks, per node: twenty at once and ten a minute after; all nodes of a fleet-wide rollout together.
+    private let ackEvents: SharedWriteAllowance = {
+        var allowance = WriteAllowance()
+        allowance.burstPerSource = 20
+        allowance.perSourcePerMinute = 10
+        allowance.burstOverall = 50_000
+        allowance.overallPerMinute = 600_000
+        allowance.capacity = 100_000
+        return SharedWriteAllowance(allowance)
+    }()
 
     struct Memory {
         var reports: [String: (ack: Ack, at: Date)] = [:]
@@ -228,14 +239,17 @@ public final class RolloutLoop: Service, ConfigDelivery, Sendable {
     }
 
     public func acknowledged(nodeID: String, ack: Ack, at: Date) {
+        // A node that acks without end cannot turn each ack into a stored event: a few per node per minute are
+        // more than any rollout sends it; the ack itself is still taken as the node's report.
+        let recorded = ack.outcome != .applying && ackEvents.take(source: nodeID, now: at.timeIntervalSince1970).allowed
         memory.withLock { m in
             m.reports[nodeID] = (ack, at)
-            guard ack.outcome != .applying else { return }
+            guard recorded else { return }
             // Cluster and group are filled in when the event is written; the node id is enough to find them.
             m.events.append(NodeEvent(at: at, cluster: "", group: "", nodeID: nodeID, kind: ack.outcome == .applied ? .configApplied : .configFailed,
                                       reason: ack.outcome == .applied
                                         ? "revision \(ack.revision) applied: " + Self.summary(ack.steps ?? [])
-                                        : "revision \(ack.revision) failed: \(ack.message ?? "no reason given")"))
+                                        : "revision \(ack.revision) failed: \(OutsideText.sanitized(ack.message ?? "no reason given", limit: 400))"))
         }
         wake()
     }

@@ -50,7 +50,7 @@ public final class AgentGateway: Service, Sendable {
     /// Every connection, and the authenticated ones by node (the latest wins when an agent reconnects before its
     /// old connection is noticed gone).
     struct Connections {
-        var all: [ObjectIdentifier: (node: String?, channel: any Channel)] = [:]
+        var all: [ObjectIdentifier: (node: String?, serial: String?, channel: any Channel)] = [:]
         var byNode: [String: any Channel] = [:]
     }
     private let pending = Mutex<[String: CheckedContinuation<CommandResult, any Error>]>([:])
@@ -108,11 +108,14 @@ public final class AgentGateway: Service, Sendable {
         }
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { await self.followRevocations() }
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         group.addTask { await self.serve(connection) }
                     }
                 }
+                // The listener is closed (a shutdown closes every connection too): the follower ends with it.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.shutdown()
@@ -129,6 +132,71 @@ public final class AgentGateway: Service, Sendable {
     /// Drops a node's live connection, e.g. once it is terminated and its certificate revoked.
     public func disconnect(nodeID: String) {
         for (_, entry) in connections.withLock({ $0.all }) where entry.node == nodeID { entry.channel.close(promise: nil) }
+    }
+
+    /// Nodes with a welcomed connection here, and the certificate serial each connection presented.
+    var welcomed: [(node: String, serial: String?, channel: any Channel)] {
+        connections.withLock { c in c.all.values.compactMap { entry in entry.node.map { ($0, entry.serial, entry.channel) } } }
+    }
+
+    /// Drops connections whose node was terminated or whose certificate was revoked, whichever replica did it: every
+    /// replica's events reach every replica, so each checks the store when one concerns a node connected here. A
+    /// sweep of every connected node each `sweep` catches what a busy event stream dropped.
+    func followRevocations(sweep: Duration = .seconds(30)) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await event in self.store.events.subscribe() {
+                    guard let node = event.nodeID, event.kind == .nodeTransition || event.kind == .certificateRenewed else { continue }
+                    let here = self.welcomed.filter { $0.node == node }
+                    if !here.isEmpty { await self.check(here) }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: sweep)
+                    await self.sweep()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// One read of every live node, however many are connected: drops the connections of nodes no longer active.
+    private func sweep() async {
+        let entries = welcomed
+        guard !entries.isEmpty else { return }
+        do {
+            let active = Set(try await store.allLiveNodes().filter { $0.state.isActive }.map(\.id))
+            for (node, _, channel) in entries where !active.contains(node) {
+                logger.notice("dropping agent connection", metadata: ["node.id": "\(node)", "reason": "node is no longer active"])
+                channel.close(promise: nil)
+            }
+        } catch {
+            logger.warning("cannot sweep agent connections", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func check(_ entries: [(node: String, serial: String?, channel: any Channel)]) async {
+        for (node, serial, channel) in entries {
+            do {
+                let record = try await store.node(id: node)
+                var certificate: CertificateRecord?
+                if let serial { certificate = try await store.certificate(serial: serial) }
+                let why: String? = if record?.state.isActive != true {
+                    "node is \(record?.state.rawValue ?? "unknown")"
+                } else if certificate == nil || certificate?.revoked == true {
+                    "certificate \(serial ?? "?") was revoked"
+                } else {
+                    nil
+                }
+                guard let why else { continue }
+                logger.notice("dropping agent connection", metadata: ["node.id": "\(node)", "reason": "\(why)"])
+                channel.close(promise: nil)
+            } catch {
+                logger.warning("cannot check an agent connection", metadata: ["node.id": "\(node)", "error": "\(error)"])
+            }
+        }
     }
 
     /// Runs a command on a node through its agent and waits for the result, at most `timeout` plus a margin for
@@ -169,9 +237,9 @@ public final class AgentGateway: Service, Sendable {
         continuation.resume(returning: result)
     }
 
-    func register(_ channel: any Channel, node: String?) {
+    func register(_ channel: any Channel, node: String?, serial: String? = nil) {
         connections.withLock { c in
-            c.all[ObjectIdentifier(channel)] = (node, channel)
+            c.all[ObjectIdentifier(channel)] = (node, serial, channel)
             if let node { c.byNode[node] = channel }
         }
     }

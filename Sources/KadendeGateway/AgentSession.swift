@@ -157,7 +157,7 @@ struct AgentSession: Sendable {
             guard !helloDone else { throw WireError(.unexpectedMessage, "hello sent twice") }
             let (interval, ceiling, probes, facts) = try await admit(node: node, version: hello.agentVersion, now: now)
             helloDone = true
-            gateway.register(channel, node: node)
+            gateway.register(channel, node: node, serial: serial)
             gateway.tracker.beat(node, at: now)
             gateway.tracker.setConnected(node, true)
             logger.info("agent connected", metadata: ["agent.version": "\(OutsideText.sanitized(hello.agentVersion, limit: 64))"])
@@ -181,7 +181,12 @@ struct AgentSession: Sendable {
         case .renew(let renew):
             let node = try authenticated(claim: nil)
             guard helloDone else { throw WireError(.unexpectedMessage, "renew before hello") }
-            let renewed = try await gateway.enrolment.renew(nodeID: node, csrDER: Array(renew.csrDER), now: now)
+            guard let current = serial else { throw WireError(.certificateRevoked, "this connection's certificate is not known") }
+            let (renewed, next) = try await gateway.enrolment.renew(nodeID: node, replacing: current, csrDER: Array(renew.csrDER), now: now)
+            // The agent proved it held the old key and now holds the new one: this connection speaks for the new
+            // certificate, and any other presenting the old one is dropped (`AgentGateway.followRevocations`).
+            serial = next
+            gateway.register(channel, node: node, serial: next)
             logger.info("certificate renewed", metadata: ["not_after": "\(renewed.notAfter)"])
             return .renewed(renewed)
         default:

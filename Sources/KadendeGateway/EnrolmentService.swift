@@ -1,6 +1,7 @@
 import KadendeModel
 import KadendePKI
 import KadendeStore
+import KadendeSupport
 import KadendeWire
 import X509
 import struct Foundation.Date
@@ -11,6 +12,8 @@ public struct EnrolmentService: Sendable {
     let store: any Store
     let ca: CertificateAuthority
     let certificateLifetime: Double
+    /// Refused enrolments come from anyone who reaches the port: what they may make the audit log hold is bounded.
+    let refusals = SharedWriteAllowance()
 
     public init(store: any Store, ca: CertificateAuthority, certificateLifetime: Double) {
         self.store = store
@@ -27,13 +30,16 @@ public struct EnrolmentService: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        let nodeID = String(request.nodeID.prefix(64))
-        let cluster = NodeID.isValid(request.nodeID) ? (try? await store.node(id: request.nodeID))?.cluster : nil
+        let nodeID = OutsideText.sanitized(request.nodeID, limit: 64)
         let result: String
         switch outcome {
         case .success: result = "ok"
-        case .failure(let error): result = "refused: \(error.code.rawValue): \(error.message)"
+        case .failure(let error):
+            let (allowed, leftOut) = refusals.take(source: source, now: now.timeIntervalSince1970)
+            guard allowed else { return try outcome.get() }
+            result = SharedWriteAllowance.outcome("refused: \(error.code.rawValue): \(OutsideText.sanitized(error.message, limit: 200))", leftOut: leftOut)
         }
+        let cluster = NodeID.isValid(request.nodeID) ? (try? await store.node(id: request.nodeID))?.cluster : nil
         _ = try? await store.appendAudit(AuditEntry(at: now, actor: "node \(nodeID)", action: "node.enrol", cluster: cluster,
                                                     target: nodeID, outcome: result, source: source))
         return try outcome.get()
@@ -73,19 +79,28 @@ public struct EnrolmentService: Sendable {
         }
     }
 
-    /// Issues a fresh certificate to an authenticated node (renewal at two thirds of its life).
-    public func renew(nodeID: String, csrDER: [UInt8], now: Date) async throws(WireError) -> Renewed {
+    /// Issues a fresh certificate to an authenticated node (renewal at two thirds of its life) in place of `serial`,
+    /// the one its connection presented: checked as hello checks it (issued here to this node, not revoked, the node
+    /// alive) and revoked as the new one is recorded. Returns the new certificate's serial with it.
+    public func renew(nodeID: String, replacing serial: String, csrDER: [UInt8], now: Date) async throws(WireError) -> (Renewed, serial: String) {
         let certificate: Certificate
         do {
             certificate = try ca.issueNodeCertificate(csrDER: csrDER, nodeID: nodeID, lifetime: certificateLifetime, now: now)
         } catch {
             throw WireError(.invalidCSR, error.message)
         }
+        let record = CertificateRecord(serial: CertificateTools.serialHex(certificate), nodeID: nodeID,
+                                       notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter)
         do {
-            try await store.recordCertificate(CertificateRecord(
-                serial: CertificateTools.serialHex(certificate), nodeID: nodeID,
-                notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter))
-            return Renewed(certificatePEM: try CertificateTools.pem(certificate), notAfter: certificate.notValidAfter)
+            try await store.renewCertificate(replacing: serial, with: record, at: now)
+            return (Renewed(certificatePEM: try CertificateTools.pem(certificate), notAfter: certificate.notValidAfter), record.serial)
+        } catch let error as StoreError {
+            switch error.code {
+            case .revoked: throw WireError(.certificateRevoked, error.message)
+            case .nodeFinished: throw WireError(.nodeTerminated, error.message)
+            case .notFound: throw WireError(.unknownNode, error.message)
+            default: throw WireError(.internalError, "cannot record certificate")
+            }
         } catch {
             throw WireError(.internalError, "cannot record certificate")
         }

@@ -46,6 +46,12 @@ public protocol ControlPlane: Sendable {
     func users() async throws(APIError) -> [APIUser]
     func createUser(_ user: APIUserCreate) async throws(APIError) -> APIUser
     func setRole(user: String, cluster: String, role: String?) async throws(APIError) -> APIUser
+    /// Sets a password: one's own with the current one, anyone's as an admin. Ends the user's sessions.
+    func setPassword(user: String, change: APIPasswordChange) async throws(APIError) -> APIUser
+    /// Disables or enables a user (admins); the last enabled admin stays.
+    func updateUser(name: String, update: APIUserUpdate) async throws(APIError) -> APIUser
+    /// Deletes a user with their roles and tokens (admins); the last enabled admin stays.
+    func deleteUser(name: String) async throws(APIError) -> APIUser
     func createToken(_ request: APITokenRequest) async throws(APIError) -> APITokenGrant
     /// The caller's tokens; with `all`, everyone's (admins).
     func tokens(all: Bool) async throws(APIError) -> [APITokenGrant]

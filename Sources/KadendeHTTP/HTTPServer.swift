@@ -57,6 +57,17 @@ public enum HTTPServer {
             return try Self.json(await controlPlane.setRole(user: try context.parameters.require("name"),
                                                            cluster: try context.parameters.require("cluster"), role: role.role))
         }
+        router.put("/v1/users/:name/password") { request, context in
+            let change = try await Self.decode(APIPasswordChange.self, request, limits)
+            return try Self.json(await controlPlane.setPassword(user: try context.parameters.require("name"), change: change))
+        }
+        router.patch("/v1/users/:name") { request, context in
+            let update = try await Self.decode(APIUserUpdate.self, request, limits)
+            return try Self.json(await controlPlane.updateUser(name: try context.parameters.require("name"), update: update))
+        }
+        router.delete("/v1/users/:name") { _, context in
+            try Self.json(await controlPlane.deleteUser(name: try context.parameters.require("name")))
+        }
         router.post("/v1/tokens") { request, _ in
             try Self.json(await controlPlane.createToken(try await Self.decode(APITokenRequest.self, request, limits)), status: .created)
         }

@@ -660,6 +660,20 @@ enum OpenAPIDocument {
     ],
     "type": "object"
    },
+   "APIPasswordChange": {
+    "properties": {
+     "currentPassword": {
+      "type": "string"
+     },
+     "password": {
+      "type": "string"
+     }
+    },
+    "required": [
+     "password"
+    ],
+    "type": "object"
+   },
    "APIPushResult": {
     "properties": {
      "revision": {
@@ -932,6 +946,17 @@ enum OpenAPIDocument {
     "required": [
      "name",
      "password"
+    ],
+    "type": "object"
+   },
+   "APIUserUpdate": {
+    "properties": {
+     "disabled": {
+      "type": "boolean"
+     }
+    },
+    "required": [
+     "disabled"
     ],
     "type": "object"
    }
@@ -2498,6 +2523,135 @@ enum OpenAPIDocument {
      }
     },
     "summary": "Create a user (admins)"
+   }
+  },
+  "/v1/users/{name}": {
+   "delete": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIUser"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "Delete a user with their roles and tokens (admins)"
+   },
+   "patch": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/APIUserUpdate"
+       }
+      }
+     },
+     "required": true
+    },
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIUser"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "Disable or enable a user (admins)"
+   }
+  },
+  "/v1/users/{name}/password": {
+   "put": {
+    "parameters": [
+     {
+      "in": "path",
+      "name": "name",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "requestBody": {
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/APIPasswordChange"
+       }
+      }
+     },
+     "required": true
+    },
+    "responses": {
+     "200": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIUser"
+        }
+       }
+      },
+      "description": "done"
+     },
+     "default": {
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/APIErrorEnvelope"
+        }
+       }
+      },
+      "description": "an error with its code"
+     }
+    },
+    "summary": "Set a password: one's own with the current one, anyone's (admins); ends sessions"
    }
   },
   "/v1/users/{name}/roles/{cluster}": {

@@ -59,5 +59,7 @@ public struct NodeEvent: Codable, Sendable, Hashable {
         /// A coordinator replica took the group's lease.
         case ownerChanged = "group.owner_changed"
         case quotaReached = "group.quota_reached"
+        /// A node renewed its certificate; the one it replaced is revoked.
+        case certificateRenewed = "node.certificate_renewed"
     }
 }

@@ -16,7 +16,7 @@ public struct Seconds: Codable, Sendable, Hashable, Comparable, CustomStringConv
 
     /// Stored values are read back whatever their size (a row written before the bound must not make its group
     /// unreadable); every use of one converts it without a trap (`Clamp`).
-    init?(parsing text: String, maximum: Double) {
+    public init?(parsing text: String, maximum: Double) {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)

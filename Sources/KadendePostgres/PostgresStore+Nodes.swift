@@ -192,12 +192,26 @@ extension PostgresStore {
         try await write { db in try await Self.insertCertificate(db, certificate) }
     }
 
+    public func renewCertificate(replacing serial: String, with certificate: CertificateRecord, at: Date) async throws {
+        let event = try await write { db -> NodeEvent in
+            let node = try await Self.fetchNode(db, certificate.nodeID, forUpdate: true)
+            let renewal = try CertificateRules.renewal(replacing: try await Self.fetchCertificate(db, serial), serial: serial, node: node,
+                                                       new: certificate, at: at)
+            try await db.query("UPDATE certificates SET revoked = true WHERE serial = $1", [renewal.revoke])
+            try await Self.insertCertificate(db, renewal.record)
+            return try await Self.insertEvent(db, renewal.event)
+        }
+        committed([event])
+    }
+
     public func certificate(serial: String) async throws -> CertificateRecord? {
-        try await read { db in
-            try await db.one("SELECT * FROM certificates WHERE serial = $1", [serial]).map { row in
-                CertificateRecord(serial: try row.get("serial"), nodeID: try row.get("node_id"), notBefore: Self.date(try row.get("not_before")),
-                                  notAfter: Self.date(try row.get("not_after")), revoked: try row.get("revoked"))
-            }
+        try await read { db in try await Self.fetchCertificate(db, serial) }
+    }
+
+    static func fetchCertificate(_ db: PGSession, _ serial: String) async throws -> CertificateRecord? {
+        try await db.one("SELECT * FROM certificates WHERE serial = $1", [serial]).map { row in
+            CertificateRecord(serial: try row.get("serial"), nodeID: try row.get("node_id"), notBefore: Self.date(try row.get("not_before")),
+                              notAfter: Self.date(try row.get("not_after")), revoked: try row.get("revoked"))
         }
     }
 }

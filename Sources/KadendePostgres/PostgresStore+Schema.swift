@@ -102,6 +102,16 @@ extension PostgresStore {
             "ALTER TABLE node_config ADD COLUMN desired_seq BIGINT",
             "CREATE INDEX node_config_by_desired_seq ON node_config(desired_seq)",
         ]),
+        // Unique token ids, and events and audit entries indexed by time for retention (see SQLite's v7).
+        ("v4-token-ids-retention", [
+            """
+            UPDATE api_tokens SET short_id = 'kdk_' || substr(hash, 1, 16)
+              WHERE short_id IN (SELECT short_id FROM api_tokens GROUP BY short_id HAVING count(*) > 1)
+            """,
+            "CREATE UNIQUE INDEX api_tokens_by_short_id ON api_tokens(short_id)",
+            "CREATE INDEX events_by_time ON node_events(at)",
+            "CREATE INDEX audit_by_time ON audit_log(at)",
+        ]),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under the write lock: replicas that

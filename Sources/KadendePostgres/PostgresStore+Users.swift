@@ -39,6 +39,51 @@ extension PostgresStore {
         }
     }
 
+    public func setDisabled(user: String, disabled: Bool) async throws -> UserRecord {
+        try await write { db in
+            guard let row = try await db.one("SELECT * FROM users WHERE name = $1", [user]) else { throw StoreError(.notFound, "user \(user) does not exist") }
+            var record = try await Self.userRecord(db, row)
+            if disabled { try UserRules.keepsAnAdmin(target: record, enabledAdmins: try await Self.enabledAdmins(db), change: "disabling them") }
+            try await db.query("UPDATE users SET disabled = $1 WHERE name = $2", [disabled, user])
+            if disabled { try await db.query("DELETE FROM api_tokens WHERE user_name = $1 AND kind = 'session'", [user]) }
+            record.disabled = disabled
+            return record
+        }
+    }
+
+    public func deleteUser(_ user: String) async throws -> UserRecord {
+        try await write { db in
+            guard let row = try await db.one("SELECT * FROM users WHERE name = $1", [user]) else { throw StoreError(.notFound, "user \(user) does not exist") }
+            let record = try await Self.userRecord(db, row)
+            try UserRules.keepsAnAdmin(target: record, enabledAdmins: try await Self.enabledAdmins(db), change: "deleting them")
+            try await db.query("DELETE FROM api_tokens WHERE user_name = $1", [user])
+            try await db.query("DELETE FROM memberships WHERE user_name = $1", [user])
+            try await db.query("DELETE FROM users WHERE name = $1", [user])
+            return record
+        }
+    }
+
+    public func prune(_ policy: RetentionPolicy, now: Date) async throws -> PruneResult {
+        try await write { db in
+            let newestEvent = try await db.scalar("SELECT coalesce(max(seq), 0) FROM node_events", as: Int64.self) ?? 0
+            let newestAudit = try await db.scalar("SELECT coalesce(max(seq), 0) FROM audit_log", as: Int64.self) ?? 0
+            let c = policy.cutoffs(now: now, newestEvent: newestEvent, newestAudit: newestAudit)
+            var result = PruneResult()
+            // Counted in the database: a prune may remove a great many rows.
+            result.events = try await db.scalar("WITH d AS (DELETE FROM node_events WHERE at < $1 OR seq < $2 RETURNING 1) SELECT count(*) FROM d",
+                                                [c.eventsBefore, c.eventSeqBelow], as: Int.self) ?? 0
+            result.audit = try await db.scalar("WITH d AS (DELETE FROM audit_log WHERE at < $1 OR seq < $2 RETURNING 1) SELECT count(*) FROM d",
+                                               [c.auditBefore, c.auditSeqBelow], as: Int.self) ?? 0
+            result.tokens = try await db.scalar("WITH d AS (DELETE FROM api_tokens WHERE coalesce(revoked_at, expires_at) < $1 RETURNING 1) SELECT count(*) FROM d",
+                                                [c.tokensBefore], as: Int.self) ?? 0
+            return result
+        }
+    }
+
+    static func enabledAdmins(_ db: PGSession) async throws -> Int {
+        try await db.scalar("SELECT count(*) FROM users WHERE admin AND NOT disabled", as: Int.self) ?? 0
+    }
+
     public func setRole(user: String, cluster: String, role: String?) async throws {
         try await write { db in
             guard try await db.one("SELECT 1 FROM users WHERE name = $1", [user]) != nil else { throw StoreError(.notFound, "user \(user) does not exist") }

@@ -176,6 +176,17 @@ extension SQLiteStore {
                 CREATE INDEX node_config_by_desired_seq ON node_config(desired_seq);
                 """)
         }
+        // Tokens get ids of their own, unique (they were the secret's first characters, which two tokens can share;
+        // such pairs are renamed from their hashes), and events and audit entries an index by time for retention.
+        migrator.registerMigration("v7-token-ids-retention") { db in
+            try db.execute(sql: """
+                UPDATE api_tokens SET short_id = 'kdk_' || substr(hash, 1, 16)
+                  WHERE short_id IN (SELECT short_id FROM api_tokens GROUP BY short_id HAVING count(*) > 1);
+                CREATE UNIQUE INDEX api_tokens_by_short_id ON api_tokens(short_id);
+                CREATE INDEX events_by_time ON node_events(at);
+                CREATE INDEX audit_by_time ON audit_log(at);
+                """)
+        }
         return migrator
     }
 }

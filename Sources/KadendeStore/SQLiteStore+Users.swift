@@ -38,6 +38,54 @@ extension SQLiteStore {
         }
     }
 
+    public func setDisabled(user: String, disabled: Bool) async throws -> UserRecord {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [user]) else {
+                throw StoreError(.notFound, "user \(user) does not exist")
+            }
+            var record = try Self.userRecord(db, row)
+            if disabled { try UserRules.keepsAnAdmin(target: record, enabledAdmins: try Self.enabledAdmins(db), change: "disabling them") }
+            try db.execute(sql: "UPDATE users SET disabled = ? WHERE name = ?", arguments: [disabled, user])
+            if disabled { try db.execute(sql: "DELETE FROM api_tokens WHERE user = ? AND kind = 'session'", arguments: [user]) }
+            record.disabled = disabled
+            return record
+        }
+    }
+
+    public func deleteUser(_ user: String) async throws -> UserRecord {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [user]) else {
+                throw StoreError(.notFound, "user \(user) does not exist")
+            }
+            let record = try Self.userRecord(db, row)
+            try UserRules.keepsAnAdmin(target: record, enabledAdmins: try Self.enabledAdmins(db), change: "deleting them")
+            try db.execute(sql: "DELETE FROM api_tokens WHERE user = ?", arguments: [user])
+            try db.execute(sql: "DELETE FROM memberships WHERE user = ?", arguments: [user])
+            try db.execute(sql: "DELETE FROM users WHERE name = ?", arguments: [user])
+            return record
+        }
+    }
+
+    public func prune(_ policy: RetentionPolicy, now: Date) async throws -> PruneResult {
+        try await pool.write { db in
+            let newestEvent = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM node_events") ?? 0
+            let newestAudit = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit_log") ?? 0
+            let c = policy.cutoffs(now: now, newestEvent: newestEvent, newestAudit: newestAudit)
+            var result = PruneResult()
+            try db.execute(sql: "DELETE FROM node_events WHERE at < ? OR seq < ?", arguments: [c.eventsBefore, c.eventSeqBelow])
+            result.events = db.changesCount
+            try db.execute(sql: "DELETE FROM audit_log WHERE at < ? OR seq < ?", arguments: [c.auditBefore, c.auditSeqBelow])
+            result.audit = db.changesCount
+            try db.execute(sql: "DELETE FROM api_tokens WHERE coalesce(revoked_at, expires_at) < ?", arguments: [c.tokensBefore])
+            result.tokens = db.changesCount
+            return result
+        }
+    }
+
+    static func enabledAdmins(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM users WHERE admin = 1 AND disabled = 0") ?? 0
+    }
+
     /// Sets (or with nil removes) a user's role in a cluster.
     public func setRole(user: String, cluster: String, role: String?) async throws {
         try await pool.write { db in

@@ -210,13 +210,27 @@ public final class SQLiteStore: Store {
         try await pool.write { db in try Self.insertCertificate(db, certificate) }
     }
 
+    public func renewCertificate(replacing serial: String, with certificate: CertificateRecord, at: Date) async throws {
+        let event = try await pool.write { db -> NodeEvent in
+            let node = try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [certificate.nodeID]).map(Self.nodeRecord)
+            let renewal = try CertificateRules.renewal(replacing: try Self.fetchCertificate(db, serial), serial: serial, node: node,
+                                                       new: certificate, at: at)
+            try db.execute(sql: "UPDATE certificates SET revoked = 1 WHERE serial = ?", arguments: [renewal.revoke])
+            try Self.insertCertificate(db, renewal.record)
+            return try Self.insertEvent(db, renewal.event)
+        }
+        events.publish([event])
+    }
+
     public func certificate(serial: String) async throws -> CertificateRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM certificates WHERE serial = ?", arguments: [serial]).map { row in
-                CertificateRecord(serial: row["serial"], nodeID: row["node_id"],
-                                  notBefore: Date(timeIntervalSince1970: row["not_before"]),
-                                  notAfter: Date(timeIntervalSince1970: row["not_after"]), revoked: row["revoked"])
-            }
+        try await pool.read { db in try Self.fetchCertificate(db, serial) }
+    }
+
+    static func fetchCertificate(_ db: Database, _ serial: String) throws -> CertificateRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM certificates WHERE serial = ?", arguments: [serial]).map { row in
+            CertificateRecord(serial: row["serial"], nodeID: row["node_id"],
+                              notBefore: Date(timeIntervalSince1970: row["not_before"]),
+                              notAfter: Date(timeIntervalSince1970: row["not_after"]), revoked: row["revoked"])
         }
     }
 }

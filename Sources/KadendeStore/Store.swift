@@ -59,6 +59,8 @@ public protocol Store: Sendable {
 
     // Events
     func appendEvent(_ event: NodeEvent) async throws
+    /// Deletes events, audit entries and spent tokens beyond `policy` (by age and count).
+    func prune(_ policy: RetentionPolicy, now: Date) async throws -> PruneResult
 
     // Clusters are tenants: created by an admin, deleted once empty. Groups, roles, credentials and quotas name
     // an existing cluster (`notFound` otherwise).
@@ -81,7 +83,12 @@ public protocol Store: Sendable {
     func userCount() async throws -> Int
     func userCredentials(name: String) async throws -> (UserRecord, String)?
     func users() async throws -> [UserRecord]
+    /// Ends the user's sessions in the same transaction.
     func setPassword(user: String, passwordHash: String) async throws
+    /// Disables (ending sessions) or enables a user; refused (`conflict`) when it would leave no enabled admin.
+    func setDisabled(user: String, disabled: Bool) async throws -> UserRecord
+    /// Deletes a user, their memberships and tokens; refused (`conflict`) when it would leave no enabled admin.
+    func deleteUser(_ user: String) async throws -> UserRecord
     func setRole(user: String, cluster: String, role: String?) async throws
     func addAPIToken(hash: String, shortID: String, user: String, name: String, kind: TokenRecord.Kind, expiresAt: Date?, at: Date) async throws -> TokenRecord
     func authenticate(tokenHash: String, now: Date) async throws -> (UserRecord, TokenRecord)?
@@ -105,5 +112,8 @@ public protocol Store: Sendable {
     /// Uses up a token and records the issued certificate, in one transaction; the node moves to `enrolling`.
     func redeemToken(hash: String, certificate: CertificateRecord, at: Date) async throws
     func recordCertificate(_ certificate: CertificateRecord) async throws
+    /// Records a renewed certificate and revokes `serial`, the one it replaces, in one transaction, if
+    /// `CertificateRules.renewal` allows it (`revoked`, `nodeFinished` or `notFound` otherwise).
+    func renewCertificate(replacing serial: String, with certificate: CertificateRecord, at: Date) async throws
     func certificate(serial: String) async throws -> CertificateRecord?
 }

@@ -12,6 +12,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case database
         /// A write under a group lease that is no longer held (see `Fence`).
         case fenced
+        /// A certificate the store does not know for that node, or one it revoked.
+        case revoked
+        /// The node is being terminated or is gone.
+        case nodeFinished = "node_finished"
     }
 
     public var code: Code

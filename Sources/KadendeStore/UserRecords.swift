@@ -70,3 +70,13 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         self.source = source
     }
 }
+
+/// Rules about accounts both stores apply to the rows their transaction read.
+public enum UserRules {
+    /// Whether `change` may happen to `target`: the coordinator always keeps one enabled admin, or nobody could
+    /// administer it again without the data directory.
+    public static func keepsAnAdmin(target: UserRecord, enabledAdmins: Int, change: String) throws(StoreError) {
+        guard target.admin, !target.disabled, enabledAdmins <= 1 else { return }
+        throw StoreError(.conflict, "\(target.name) is the last enabled admin: \(change) would leave nobody to administer this coordinator")
+    }
+}

@@ -40,7 +40,10 @@ import Testing
         #expect(token.secret.hasPrefix("kdk_") && token.secret.count == 68)
         #expect(APIToken.isWellFormed(token.secret))
         #expect(token.hash == APIToken.hash(token.secret) && token.hash != token.secret && !token.hash.contains(token.secret))
-        #expect(token.shortID == String(token.secret.prefix(12)))
+        // The id names the token in lists and says nothing of its secret (it once was the secret's first characters,
+        // which two tokens could share).
+        #expect(token.shortID.hasPrefix("tok_") && token.shortID.count == 20 && !token.secret.contains(token.shortID.dropFirst(4)))
+        #expect(Set((0..<1000).map { _ in APIToken.mint().shortID }).count == 1000)
         #expect(APIToken.mint().secret != token.secret)
         #expect(!APIToken.isWellFormed("kdk_short"))
         #expect(!APIToken.isWellFormed(token.secret.uppercased()))

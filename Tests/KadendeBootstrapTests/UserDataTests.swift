@@ -39,7 +39,12 @@ import Yams
         let decoded = try YAMLDecoder().decode(AgentConfig.self, from: agentFile["content"] as! String)
         #expect(decoded.nodeID == Self.agent.nodeID && decoded.token == Self.agent.token && decoded.dataDir == nil)
         let unit = try #require(byPath["/etc/systemd/system/kadende-agent.service"]?["content"] as? String)
-        #expect(unit.contains("Restart=always") && unit.contains("NoNewPrivileges=yes") && unit.contains("WantedBy=multi-user.target"))
+        #expect(unit.contains("Restart=always") && unit.contains("LockPersonality=yes") && unit.contains("WantedBy=multi-user.target"))
+        // The agent writes /etc and /usr and runs package installs: nothing in its unit may make them read-only
+        // (ProtectSystem=full once did, for the agent and every command it ran).
+        for blocker in ["ProtectSystem", "ProtectHome", "PrivateTmp", "ReadOnlyPaths", "ProtectKernelModules", "RestrictSUIDSGID"] {
+            #expect(!unit.contains(blocker), "\(blocker) would stop pushes or package installs")
+        }
         #expect(!unit.contains("cloud-final"), "ordering after cloud-final while wanted by multi-user.target is a cycle")
         let runcmd = try #require(config["runcmd"] as? [[String]])
         #expect(runcmd == [["sh", "-c", "echo ready"], ["/usr/local/lib/kadende/install-agent"]])

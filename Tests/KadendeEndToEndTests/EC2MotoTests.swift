@@ -49,6 +49,8 @@ import Testing
         }
         try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true)
         try await server.start()
+        // An admin's choice: the default cluster may use the coordinator's own AWS account.
+        try server.cli(["credentials", "set", "ec2", "--from-coordinator"])
         try Self.group.write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
         try server.cli(["group", "apply", "-f", dir + "/web.yaml"])
         try await eventually("5 EC2 nodes healthy") {
@@ -95,6 +97,13 @@ import Testing
         try await server.start()
         try Self.group.replacingOccurrences(of: "desired: 5", with: "desired: 1").write(toFile: dir + "/web.yaml", atomically: true, encoding: .utf8)
         try server.cli(["group", "apply", "-f", dir + "/web.yaml"])
+        // A cluster with no credentials of its own does not silently use the coordinator's: nothing is called.
+        try await eventually("the missing credentials are an event") {
+            try server.events(group: "web").contains { $0.kind == .providerError && $0.reason.contains("has no EC2 credentials") }
+        }
+        #expect(try await Moto.client(url: moto.url, credentials: moto.credentials).call("DescribeInstances", []).all("instanceId").isEmpty,
+                "nothing was made with the coordinator's credentials")
+        try server.cli(["credentials", "set", "ec2", "--from-coordinator"])
         try await eventually("the refusal is an event") {
             try server.events(group: "web").contains { $0.kind == .providerError && $0.reason.contains("authentication failed") }
         }

@@ -198,12 +198,60 @@ import X509
             let certificate = try Certificate(pemEncoded: renewed.certificatePEM)
             #expect(certificate.publicKey == Certificate.PublicKey(key.publicKey))
             #expect(CertificateTools.commonName(of: certificate.subject) == nodeID)
-            // A renewal cannot be used to obtain a certificate for another node.
+            // A renewal cannot be used to obtain a certificate for another node (another node's connection: the first
+            // certificate was revoked by its renewal).
+            let (secondID, secondToken) = try await c.makeNode()
+            let second = try await agent.enrol(nodeID: secondID, token: secondToken)
             let other = try await agent.send([
-                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .hello(Hello(nodeID: secondID, agentVersion: "test")),
                 .renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: "n-ffffffffffffffff", key: key))),
-            ], identity: identity, expect: 2)
+            ], identity: second, expect: 2)
             #expect(refusal(Array(other.dropFirst())) == .invalidCSR)
+        }
+    }
+
+    /// A renewal checks what hello checks and revokes the certificate it replaces; the renewing connection goes on
+    /// under the new one. Defends against a node being terminated that renewed into a fresh, unrevoked certificate.
+    @Test func aRenewalRevokesTheOldCertificateAndIsRefusedToATerminatedNode() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let old = CertificateTools.serialHex(identity.certificate)
+            let key = P256.Signing.PrivateKey()
+            let replies = try await agent.send([
+                .hello(Hello(nodeID: nodeID, agentVersion: "test")),
+                .renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: key))),
+                .heartbeat(Heartbeat(nodeID: nodeID, seq: 1, sentAt: Date())),
+                .renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: P256.Signing.PrivateKey()))),
+            ], identity: identity, expect: 3)
+            guard case .renewed(let renewed)? = replies.dropFirst().first else { Issue.record("expected renewed, got \(replies)"); return }
+            // The same connection renews again: it speaks for the new certificate now, not the revoked one.
+            guard case .renewed? = replies.last else { Issue.record("the renewing connection was cut: \(replies)"); return }
+            #expect(try await c.store.certificate(serial: old)?.revoked == true)
+            // The old certificate opens nothing any more.
+            #expect(refusal(try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity)) == .certificateRevoked)
+            // Terminated: its certificate, however fresh, renews nothing.
+            let fresh = NodeIdentity(key: key, certificate: try Certificate(pemEncoded: renewed.certificatePEM), ca: identity.ca)
+            try await c.store.transition(nodeID: nodeID, to: .terminating, reason: "test", at: c.now)
+            let late = try await agent.send([.renew(Renew(csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: P256.Signing.PrivateKey())))],
+                                            identity: fresh)
+            #expect(refusal(late) != nil, "\(late)")
+        }
+    }
+
+    /// A node terminated while connected is dropped, whoever terminated it: the gateway learns of it from the
+    /// store's events (the write here goes to the store directly, as another replica's would). Defends against a
+    /// terminated node that kept talking to a replica other than the one that terminated it.
+    @Test func aConnectedNodeTerminatedThroughTheStoreIsDropped() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let identity = try await agent.enrol(nodeID: nodeID, token: token)
+            let session = Task { try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity, expect: 2) }
+            try await eventually("the node is connected") { c.coordinator.tracker.isConnected(nodeID) }
+            try await c.store.transition(nodeID: nodeID, to: .terminating, reason: "terminated by another replica", at: c.now)
+            let replies = try await session.value
+            guard case .welcome? = replies.first, replies.count == 1 else { Issue.record("expected the connection to end after welcome: \(replies)"); return }
+            try await eventually("the coordinator counts the node as disconnected") { !c.coordinator.tracker.isConnected(nodeID) }
         }
     }
 
@@ -213,7 +261,8 @@ import X509
     /// agent accepts and the coordinator goes on serving.
     @Test func aStoredSpecBeyondTheBoundsDoesNotStopTheCoordinatorAtHello() async throws {
         try await withCoordinator { c, agent in
-            var spec = GroupSpec(name: "huge", provider: "process", size: .init(desired: 0, min: 0, max: 1))
+            // A provider this coordinator does not have: the reconcile loop leaves the test's nodes alone.
+            var spec = GroupSpec(name: "huge", provider: "none-here", size: .init(desired: 0, min: 0, max: 1))
             spec.health.heartbeatInterval = Seconds(1e17)
             spec.health.heartbeatTimeout = Seconds(2e17)
             spec.health.probes = [ProbeSpec(name: "p", check: .tcp(host: "127.0.0.1", port: 1), interval: 1e17, timeout: 1e17)]

@@ -116,6 +116,19 @@ import Glibc
             #expect(readable.output.isEmpty, "\(node.id): token in world-readable files: \(readable.output)")
         }
 
+        // A push writes /etc and a pushed command installs a package, on the real machine through the agent's real
+        // unit: ProtectSystem=full once made /etc and /usr read-only for the agent and every command it ran. The
+        // package is built on the node (it has no network) and installed with dpkg, maintainer script and all.
+        try await server.pushWatching(Self.packagePush, group: "vm", directory: dir)
+        for node in healthy {
+            let guest = GuestAgent(socketPath: "\(dir)/qemu/vms/\(try #require(node.instanceID))/qga.sock")
+            let check = try await guest.run("""
+                cat /etc/kadende-test/site.conf; dpkg-query -W -f='${Status}\\n' kadende-hello; /usr/local/bin/kadende-hello; \
+                cat /var/lib/kadende-hello/installed; systemctl show -p ProtectSystem --value kadende-agent.service
+                """)
+            #expect(check.output == "pushed to /etc\ninstall ok installed\nhello from a package\npostinst ran\nno\n", "\(node.id): \(check.output)")
+        }
+
         // The token is spent: a second enrolment with it fails.
         let pin = try CAPin(certificate: Certificate(pemEncoded: String(contentsOfFile: dir + "/pki/ca.pem", encoding: .utf8)))
         let raw = RawAgent(port: server.agentPort, pin: pin)
@@ -165,6 +178,27 @@ import Glibc
         try server.cli(["group", "delete", "vm"])
         try await eventually("the group's VMs are gone") { server.virtualMachines().isEmpty }
     }
+
+    /// A revision that writes under /etc and installs a Debian package built from pushed files.
+    static let packagePush = """
+        message: a file in /etc and a package
+        rollout: {strategy: all-at-once, bake: 1s}
+        files:
+          - path: /etc/kadende-test/site.conf
+            content: "pushed to /etc\\n"
+          - path: /opt/kadende-test/pkg/DEBIAN/control
+            content: "Package: kadende-hello\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: Kadende <ops@example.com>\\nDescription: a package a push installs\\n"
+          - path: /opt/kadende-test/pkg/DEBIAN/postinst
+            content: "#!/bin/sh\\nset -e\\nmkdir -p /var/lib/kadende-hello\\necho postinst ran > /var/lib/kadende-hello/installed\\n"
+            mode: "0755"
+          - path: /opt/kadende-test/pkg/usr/local/bin/kadende-hello
+            content: "#!/bin/sh\\necho hello from a package\\n"
+            mode: "0755"
+        commands:
+          - name: install
+            command: [/bin/sh, -c, 'dpkg-deb --build --root-owner-group /opt/kadende-test/pkg /opt/kadende-test/hello.deb && dpkg -i /opt/kadende-test/hello.deb']
+            timeout: 5m
+        """
 
     static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -5,55 +5,53 @@ import KadendeWire
 import Glibc
 #endif
 
-/// Places pushed files on the node. A path is checked twice: by its text (`ConfigPaths`), then on disk, where the
-/// existing part of it is resolved through any symlinks and must still lie under an allowed root. Targets that
-/// are symlinks, directories or devices are refused. Writes go through a temporary file and a rename.
+/// Places pushed files on the node. A path is checked twice: by its text (`ConfigPaths`), then on disk. On disk it
+/// is never resolved by name: the agent opens the files root and the allowed root the path lies under (both the
+/// machine's own, root's), then walks every further directory with `openat` and `O_NOFOLLOW`, creating missing
+/// ones with `mkdirat`, and writes through the last directory's descriptor (a temporary file, then `renameat`). A
+/// local user who owns a directory under an allowed root cannot redirect the write by swapping part of the path
+/// for a symlink between the check and the write: a symlink anywhere below the allowed root is refused, and what
+/// was opened stays what is written. Targets that are symlinks, directories or devices are refused.
 struct ConfigFiles: Sendable {
     /// Absolute directory that revision paths are relative to ("/" on a real machine).
     let root: String
     let allowedRoots: [String]
 
     struct Placement: Sendable {
-        /// Where the file goes once every existing directory on the way is resolved.
-        var resolved: String
+        /// The allowed root the file lies under, as the revision names it (`/etc`).
+        var allowedRoot: String
+        /// The directories below it and the file's name.
+        var below: [String]
         var uid: uid_t?
         var gid: gid_t?
+
+        var shown: String { (allowedRoot == "/" ? "" : allowedRoot) + "/" + below.joined(separator: "/") }
     }
 
     /// Everything that can be known before writing: the path's text and what is on disk, the owner and group.
     func check(_ file: ConfigFile) throws(ConfigPaths.Refusal) -> Placement {
         try ConfigPaths.check(file.path, allowedRoots: allowedRoots)
         guard file.mode >= 0, file.mode <= 0o7777 else { throw ConfigPaths.Refusal(message: "\(file.path): mode \(file.mode) is not a file mode") }
-        let realRoot = try resolvedRoot()
-        let physical = root == "/" ? file.path : root + file.path
-        // The deepest directory on the way that exists, resolved; the rest will be created as real directories.
-        var existing = physical
-        var rest: [Substring] = []
-        repeat {
-            let parent = Self.parent(of: existing)
-            let slash = existing.lastIndex(of: "/") ?? existing.startIndex
-            rest.insert(existing[existing.index(after: slash)...], at: 0)
-            existing = parent
-        } while !Self.exists(existing) && existing != "/"
-        guard let realExisting = Self.realpath(existing) else {
-            throw ConfigPaths.Refusal(message: "\(file.path): cannot resolve \(existing)")
+        // The deepest allowed root the path lies in; the text check made sure there is one.
+        guard let allowed = allowedRoots.filter({ ConfigPaths.isWithin(file.path, $0) }).max(by: { $0.count < $1.count }) else {
+            throw ConfigPaths.Refusal(message: "\(file.path.prefix(200)): outside the allowed roots")
         }
-        let resolved = (realExisting == "/" ? "" : realExisting) + "/" + rest.joined(separator: "/")
-        let logical = realRoot == "/" ? resolved : (ConfigPaths.isWithin(resolved, realRoot) ? String(resolved.dropFirst(realRoot.count)) : "")
-        guard !logical.isEmpty, allowedRoots.contains(where: { ConfigPaths.isWithin(logical, $0) }),
-              !ConfigPaths.denied.contains(where: { ConfigPaths.isWithin(logical, $0) }) else {
-            throw ConfigPaths.Refusal(message: "\(file.path): resolves through a symlink to \(resolved.prefix(200)), outside the allowed roots")
-        }
-        var info = stat()
-        if lstat(resolved, &info) == 0 {
-            switch info.st_mode & S_IFMT {
-            case S_IFREG: break
-            case S_IFLNK: throw ConfigPaths.Refusal(message: "\(file.path): is a symlink; a push replaces regular files only")
-            case S_IFDIR: throw ConfigPaths.Refusal(message: "\(file.path): is a directory")
-            default: throw ConfigPaths.Refusal(message: "\(file.path): is a device, pipe or socket")
+        let below = file.path.dropFirst(allowed == "/" ? 1 : allowed.count + 1).split(separator: "/").map(String.init)
+        guard !below.isEmpty else { throw ConfigPaths.Refusal(message: "\(file.path.prefix(200)): is an allowed root itself") }
+        var placement = Placement(allowedRoot: allowed, below: below)
+        // Walk what exists, as the write will: a symlink on the way or as the target is refused now.
+        if let directory = try directory(of: placement, creating: false) {
+            defer { close(directory) }
+            var info = stat()
+            if fstatat(directory, below[below.count - 1], &info, AT_SYMLINK_NOFOLLOW) == 0 {
+                switch info.st_mode & S_IFMT {
+                case S_IFREG: break
+                case S_IFLNK: throw ConfigPaths.Refusal(message: "\(file.path): is a symlink; a push replaces regular files only")
+                case S_IFDIR: throw ConfigPaths.Refusal(message: "\(file.path): is a directory")
+                default: throw ConfigPaths.Refusal(message: "\(file.path): is a device, pipe or socket")
+                }
             }
         }
-        var placement = Placement(resolved: resolved)
         if let owner = file.owner {
             guard let account = Account(owner) else { throw ConfigPaths.Refusal(message: "\(file.path): owner \(owner.prefix(64)) does not exist on this node") }
             placement.uid = account.uid
@@ -69,47 +67,76 @@ struct ConfigFiles: Sendable {
 
     /// Writes `bytes` unless the file already holds them with the same mode and owner. Returns whether it wrote.
     func place(_ bytes: [UInt8], mode: Int, at placement: Placement) throws -> Bool {
+        guard let directory = try directory(of: placement, creating: true) else {
+            throw ConfigPaths.Refusal(message: "\(placement.shown): cannot open its directory")
+        }
+        defer { close(directory) }
+        let name = placement.below[placement.below.count - 1]
         var info = stat()
-        if lstat(placement.resolved, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_mode & 0o7777) == mode,
+        if fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_mode & 0o7777) == mode,
            placement.uid.map({ $0 == info.st_uid }) ?? true, placement.gid.map({ $0 == info.st_gid }) ?? true,
-           Int(info.st_size) == bytes.count, (try? SecureFile.read(placement.resolved)) == bytes {
+           Int(info.st_size) == bytes.count, (try? SecureFile.read(in: directory, name)) == bytes {
             return false
         }
-        try Self.makeParents(of: placement.resolved)
         let owner = placement.uid.map { (uid: $0, gid: placement.gid ?? getgid()) }
-        try SecureFile.write(bytes, to: placement.resolved, mode: mode_t(mode), owner: owner)
+        try SecureFile.write(bytes, in: directory, name, mode: mode_t(mode), owner: owner)
         return true
     }
 
-    private func resolvedRoot() throws(ConfigPaths.Refusal) -> String {
-        if !Self.exists(root) { try? SecureFile.makeDirectory(root, mode: 0o755) }
-        guard let real = Self.realpath(root) else { throw ConfigPaths.Refusal(message: "files root \(root) does not exist") }
-        return real
+    /// A descriptor of the directory a placement's file goes in, opened as described above (the caller closes it);
+    /// nil when part of it does not exist yet and `creating` is false.
+    private func directory(of placement: Placement, creating: Bool) throws(ConfigPaths.Refusal) -> Int32? {
+        let shown = placement.shown
+        // The files root and the allowed root are the machine's own: followed as the system resolves them.
+        let base = (root == "/" ? "" : root) + (placement.allowedRoot == "/" ? "" : placement.allowedRoot)
+        if creating { try? Self.makeDirectories(base.isEmpty ? "/" : base) }
+        var current = open(base.isEmpty ? "/" : base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard current >= 0 else {
+            if errno == ENOENT, !creating { return nil }
+            throw ConfigPaths.Refusal(message: "\(shown): cannot open \(placement.allowedRoot): \(String(cString: strerror(errno)))")
+        }
+        for component in placement.below.dropLast() {
+            var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0, errno == ENOENT {
+                guard creating else {
+                    close(current)
+                    return nil
+                }
+                if mkdirat(current, component, 0o755) != 0, errno != EEXIST {
+                    let error = errno
+                    close(current)
+                    throw ConfigPaths.Refusal(message: "\(shown): cannot create \(component): \(String(cString: strerror(error)))")
+                }
+                next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            let error = errno
+            close(current)
+            guard next >= 0 else {
+                // O_NOFOLLOW on a symlink is ELOOP; O_DIRECTORY on anything else, ENOTDIR.
+                if error == ELOOP || error == ENOTDIR {
+                    throw ConfigPaths.Refusal(message: "\(shown): resolves through a symlink or a file at \(component), which a push never follows")
+                }
+                throw ConfigPaths.Refusal(message: "\(shown): cannot open \(component): \(String(cString: strerror(error)))")
+            }
+            current = next
+        }
+        return current
     }
 
-    static func makeParents(of path: String) throws {
+    /// Creates the machine's own directories (the files root, an allowed root) the ordinary way.
+    static func makeDirectories(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) != 0 else { return }
         let parent = parent(of: path)
-        guard !exists(parent) else { return }
-        try makeParents(of: parent)
-        if mkdir(parent, 0o755) != 0 && errno != EEXIST {
-            throw SecureFile.Failure(path: parent, operation: "mkdir", errno: errno)
+        if parent != path { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw SecureFile.Failure(path: path, operation: "mkdir", errno: errno)
         }
     }
 
     static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
         return String(path[..<slash])
-    }
-
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
-
-    static func realpath(_ path: String) -> String? {
-        guard let resolved = Glibc.realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     static func groupID(_ name: String) -> gid_t? {
