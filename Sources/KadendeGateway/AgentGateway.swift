@@ -141,7 +141,9 @@ public final class AgentGateway: Service, Sendable {
 
     /// Drops connections whose node was terminated or whose certificate was revoked, whichever replica did it: every
     /// replica's events reach every replica, so each checks the store when one concerns a node connected here. A
-    /// sweep of every connected node each `sweep` catches what a busy event stream dropped.
+    /// sweep of every connected node each `sweep` catches what a busy event stream dropped. A node on its way out
+    /// (`terminating`) keeps its connection until it is terminated, whatever its certificate: its `preTerminate`
+    /// hook runs over it (hello, renewal and so a reconnection are refused to it all the same).
     func followRevocations(sweep: Duration = .seconds(30)) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -167,11 +169,13 @@ public final class AgentGateway: Service, Sendable {
         let entries = welcomed
         guard !entries.isEmpty else { return }
         do {
-            let active = Set(try await store.allLiveNodes().filter { $0.state.isActive }.map(\.id))
-            for (node, _, channel) in entries where !active.contains(node) {
-                logger.notice("dropping agent connection", metadata: ["node.id": "\(node)", "reason": "node is no longer active"])
+            let live = Set(try await store.allLiveNodes().filter { !$0.state.isFinal }.map(\.id))
+            for (node, _, channel) in entries where !live.contains(node) {
+                logger.notice("dropping agent connection", metadata: ["node.id": "\(node)", "reason": "node is terminated"])
                 channel.close(promise: nil)
             }
+        } catch is CancellationError {
+            return  // the gateway is stopping
         } catch {
             logger.warning("cannot sweep agent connections", metadata: ["error": "\(error)"])
         }
@@ -183,8 +187,10 @@ public final class AgentGateway: Service, Sendable {
                 let record = try await store.node(id: node)
                 var certificate: CertificateRecord?
                 if let serial { certificate = try await store.certificate(serial: serial) }
-                let why: String? = if record?.state.isActive != true {
+                let why: String? = if record == nil || record?.state.isFinal == true {
                     "node is \(record?.state.rawValue ?? "unknown")"
+                } else if record?.state == .terminating {
+                    nil
                 } else if certificate == nil || certificate?.revoked == true {
                     "certificate \(serial ?? "?") was revoked"
                 } else {

@@ -12,7 +12,7 @@ public struct AdmissionLimits: Sendable {
     public var handshakeTimeout: TimeAmount = .seconds(10)
     /// Handshake done → first complete frame (hello, or enrol).
     public var firstFrameTimeout: TimeAmount = .seconds(10)
-    /// A connection without a client certificate may only enrol: one exchange, ended within this.
+    /// A connection without a client certificate may only enrol: its frame must arrive within this.
     public var unauthenticatedLifetime: TimeAmount = .seconds(30)
     /// A frame's first byte → its last.
     public var frameTimeout: TimeAmount = .seconds(60)
@@ -124,6 +124,10 @@ final class ConnectionGuard: ChannelDuplexHandler {
         if !sawFrame {
             sawFrame = true
             if handshakeDone { deadline?.cancel() }
+            // The peer has said what it came for: from here the coordinator takes its time (an enrolment writes to
+            // the store), and cutting it now could lose an `enrolled` whose token is already spent. The session ends
+            // the connection after its one exchange; the idle timeout bounds a peer that sends nothing more.
+            lifetime?.cancel()
         }
         context.fireChannelRead(data)
     }

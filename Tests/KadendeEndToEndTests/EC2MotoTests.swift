@@ -107,7 +107,7 @@ import Testing
         try await eventually("the refusal is an event") {
             try server.events(group: "web").contains { $0.kind == .providerError && $0.reason.contains("authentication failed") }
         }
-        let refusal = try #require(try server.events(group: "web").first { $0.kind == .providerError })
+        let refusal = try #require(try server.events(group: "web").first { $0.kind == .providerError && $0.reason.contains("authentication failed") })
         #expect(refusal.reason.contains("AuthFailure"), "\(refusal.reason)")
         let metrics = try server.scrapeMetrics()
         #expect((metrics.value("kadende_provider_errors_total", ["provider": "ec2", "code": "authentication"]) ?? 0) >= 1, "\(metrics.text)")

@@ -248,7 +248,9 @@ import X509
             let identity = try await agent.enrol(nodeID: nodeID, token: token)
             let session = Task { try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity, expect: 2) }
             try await eventually("the node is connected") { c.coordinator.tracker.isConnected(nodeID) }
+            // On its way out the node keeps its connection (its preTerminate hook runs over it); terminated, it is cut.
             try await c.store.transition(nodeID: nodeID, to: .terminating, reason: "terminated by another replica", at: c.now)
+            try await c.store.transition(nodeID: nodeID, to: .terminated, reason: "machine destroyed by another replica", at: c.now)
             let replies = try await session.value
             guard case .welcome? = replies.first, replies.count == 1 else { Issue.record("expected the connection to end after welcome: \(replies)"); return }
             try await eventually("the coordinator counts the node as disconnected") { !c.coordinator.tracker.isConnected(nodeID) }

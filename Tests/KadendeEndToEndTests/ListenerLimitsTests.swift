@@ -14,10 +14,11 @@ import Testing
 @Suite(.serialized) struct ListenerLimitsTests {
     static func limited() async throws -> InProcessCoordinator {
         try await InProcessCoordinator(label: "limits") { config in
-            config.agentLimits.handshakeTimeout = .seconds(1)
-            config.agentLimits.firstFrameTimeout = .seconds(1)
-            config.agentLimits.unauthenticatedLifetime = .seconds(3)
-            config.agentLimits.frameTimeout = .seconds(1)
+            // Short, so the test is quick; long enough for a loaded machine's real agent to enrol and say hello.
+            config.agentLimits.handshakeTimeout = .seconds(3)
+            config.agentLimits.firstFrameTimeout = .seconds(3)
+            config.agentLimits.unauthenticatedLifetime = .seconds(5)
+            config.agentLimits.frameTimeout = .seconds(2)
             config.agentLimits.maxUnauthenticated = 2
             config.agentLimits.unfinishedFrameBytes = 3 << 19  // 1.5 MiB: one unfinished frame of 1 MiB, not two
             config.httpLimits.idleTimeout = .seconds(1)

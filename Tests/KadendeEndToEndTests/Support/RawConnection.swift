@@ -11,90 +11,98 @@ import NIOConcurrencyHelpers
 /// optional client certificate): sends exactly what a slow or hostile client would and reports when the
 /// coordinator closes the connection.
 struct RawConnection {
-    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let channel: any Channel
+    private let collector: Collector
 
     static func tcp(port: Int) async throws -> RawConnection {
+        let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
-        return RawConnection(channel: channel)
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel, collector: collector)
     }
 
     /// TLS 1.3 as an agent speaks it; returns once the handshake is done.
     static func tls(port: Int, identity: NodeIdentity?) async throws -> RawConnection {
         let context = try NIOSSLContext(configuration: TLSConfigurations.client(identity: identity))
-        let handshake = NIOLockedValueBox<EventLoopPromise<Void>?>(nil)
+        let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // The tests pin nothing: they speak to the coordinator they started.
                     let tls = try NIOSSLClientHandler(context: context, serverHostname: nil) { _, promise in promise.succeed(.certificateVerified) }
-                    let done = channel.eventLoop.makePromise(of: Void.self)
-                    handshake.withLockedValue { $0 = done }
                     try channel.pipeline.syncOperations.addHandler(tls)
-                    try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: done))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(collector)
                 }
             }
-        try await handshake.withLockedValue { $0 }?.futureResult.get()
-        return RawConnection(channel: channel)
+            .connect(host: "127.0.0.1", port: port).get()
+        try await collector.handshake.futureResult.get()
+        return RawConnection(channel: channel, collector: collector)
     }
 
     func send(_ bytes: [UInt8]) async throws {
-        try await channel.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
-    /// Reads until the coordinator closes; returns what it sent. `limit` bounds a broken run only.
+    /// Waits until the coordinator closes; returns what it sent. `limit` bounds a broken run only.
     func untilClosed(limit: Duration = .seconds(60)) async throws -> [UInt8] {
-        try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+        let channel = self.channel
+        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                var received: [UInt8] = []
-                do {
-                    for try await buffer in channel.inbound { received += Array(buffer.readableBytesView) }
-                } catch {
-                    // A reset is a close too.
-                }
-                return received
+                try? await channel.closeFuture.get()
+                return true
             }
             group.addTask {
                 try await Task.sleep(for: limit)
-                return nil
+                return false
             }
             defer { group.cancelAll() }
-            guard let first = try await group.next(), let received = first else {
-                channel.channel.close(promise: nil)
-                throw RawConnectionStillOpen()
-            }
-            return received
+            return try await group.next() ?? false
         }
+        guard closed else {
+            channel.close(promise: nil)
+            throw RawConnectionStillOpen()
+        }
+        return collector.received.withLockedValue { $0 }
     }
 
-    var isActive: Bool { channel.channel.isActive }
+    var isActive: Bool { channel.isActive }
 
-    func close() { channel.channel.close(promise: nil) }
+    func close() { channel.close(promise: nil) }
 }
 
-struct RawConnectionStillOpen: Error {}
-
-/// Succeeds its promise when the TLS handshake completes (fails it if the connection ends first).
-private final class HandshakeWaiter: ChannelInboundHandler {
+/// Keeps what arrives, and says when the TLS handshake (if any) is done.
+private final class Collector: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
-    let done: EventLoopPromise<Void>
-    init(done: EventLoopPromise<Void>) { self.done = done }
+    let received = NIOLockedValueBox<[UInt8]>([])
+    let handshakeDone = NIOLockedValueBox<EventLoopPromise<Void>?>(nil)
+    var handshake: EventLoopPromise<Void> { handshakeDone.withLockedValue { $0! } }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        handshakeDone.withLockedValue { $0 = context.eventLoop.makePromise(of: Void.self) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        received.withLockedValue { $0 += Array(buffer.readableBytesView) }
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted? = event as? TLSUserEvent { done.succeed() }
+        if case .handshakeCompleted? = event as? TLSUserEvent { handshake.succeed() }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        done.fail(ChannelError.ioOnClosedChannel)
+        handshake.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        done.fail(error)
-        context.fireErrorCaught(error)
+        handshake.fail(error)
+        context.close(promise: nil)
     }
 }
+
+struct RawConnectionStillOpen: Error {}
