@@ -695,7 +695,6 @@ enum OpenAPIDocument {
       "type": "integer"
      }
     },
-    "required": [],
     "type": "object"
    },
    "APIRole": {
@@ -704,7 +703,6 @@ enum OpenAPIDocument {
       "type": "string"
      }
     },
-    "required": [],
     "type": "object"
    },
    "APIRollout": {
@@ -977,6 +975,7 @@ enum OpenAPIDocument {
  "paths": {
   "/metrics": {
    "get": {
+    "operationId": "getMetrics",
     "responses": {
      "200": {
       "content": {
@@ -1004,6 +1003,7 @@ enum OpenAPIDocument {
   },
   "/v1/audit": {
    "get": {
+    "operationId": "getAudit",
     "parameters": [
      {
       "in": "query",
@@ -1055,6 +1055,7 @@ enum OpenAPIDocument {
   },
   "/v1/clusters": {
    "get": {
+    "operationId": "getClusters",
     "responses": {
      "200": {
       "content": {
@@ -1083,9 +1084,13 @@ enum OpenAPIDocument {
     "summary": "The clusters the caller may read"
    },
    "post": {
+    "operationId": "postClusters",
     "requestBody": {
      "content": {
       "application/json": {
+       "example": {
+        "name": "shop"
+       },
        "schema": {
         "$ref": "#/components/schemas/APIClusterCreate"
        }
@@ -1102,7 +1107,27 @@ enum OpenAPIDocument {
         }
        }
       },
-      "description": "done"
+      "description": "done",
+      "links": {
+       "DeleteCluster": {
+        "operationId": "deleteClustersCluster",
+        "parameters": {
+         "cluster": "$response.body#/name"
+        }
+       },
+       "GetCluster": {
+        "operationId": "getClustersCluster",
+        "parameters": {
+         "cluster": "$response.body#/name"
+        }
+       },
+       "SetQuota": {
+        "operationId": "putClustersClusterQuota",
+        "parameters": {
+         "cluster": "$response.body#/name"
+        }
+       }
+      }
      },
      "default": {
       "content": {
@@ -1120,6 +1145,7 @@ enum OpenAPIDocument {
   },
   "/v1/clusters/{cluster}": {
    "delete": {
+    "operationId": "deleteClustersCluster",
     "parameters": [
      {
       "in": "path",
@@ -1155,6 +1181,7 @@ enum OpenAPIDocument {
     "summary": "Delete an empty cluster with its members and credentials (admins)"
    },
    "get": {
+    "operationId": "getClustersCluster",
     "parameters": [
      {
       "in": "path",
@@ -1192,6 +1219,7 @@ enum OpenAPIDocument {
   },
   "/v1/clusters/{cluster}/credentials/{provider}": {
    "delete": {
+    "operationId": "deleteClustersClusterCredentialsProvider",
     "parameters": [
      {
       "in": "path",
@@ -1235,6 +1263,7 @@ enum OpenAPIDocument {
     "summary": "Forget a provider's credentials (admins)"
    },
    "put": {
+    "operationId": "putClustersClusterCredentialsProvider",
     "parameters": [
      {
       "in": "path",
@@ -1290,6 +1319,7 @@ enum OpenAPIDocument {
   },
   "/v1/clusters/{cluster}/quota": {
    "put": {
+    "operationId": "putClustersClusterQuota",
     "parameters": [
      {
       "in": "path",
@@ -1337,6 +1367,7 @@ enum OpenAPIDocument {
   },
   "/v1/events": {
    "get": {
+    "operationId": "getEvents",
     "parameters": [
      {
       "in": "query",
@@ -1414,6 +1445,7 @@ enum OpenAPIDocument {
   },
   "/v1/events/stream": {
    "get": {
+    "operationId": "getEventsStream",
     "parameters": [
      {
       "in": "query",
@@ -1468,6 +1500,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups": {
    "get": {
+    "operationId": "getGroups",
     "parameters": [
      {
       "in": "query",
@@ -1506,6 +1539,7 @@ enum OpenAPIDocument {
     "summary": "Groups with node counts"
    },
    "post": {
+    "operationId": "postGroups",
     "parameters": [
      {
       "in": "query",
@@ -1519,6 +1553,7 @@ enum OpenAPIDocument {
     "requestBody": {
      "content": {
       "application/yaml": {
+       "example": "name: web\nprovider: process\nsize: {desired: 0, min: 0, max: 2}\n",
        "schema": {
         "type": "string"
        }
@@ -1535,7 +1570,44 @@ enum OpenAPIDocument {
         }
        }
       },
-      "description": "done"
+      "description": "done",
+      "links": {
+       "DeleteGroup": {
+        "operationId": "deleteGroupsName",
+        "parameters": {
+         "cluster": "$response.body#/group/cluster",
+         "name": "$response.body#/group/name"
+        }
+       },
+       "GetGroup": {
+        "operationId": "getGroupsName",
+        "parameters": {
+         "cluster": "$response.body#/group/cluster",
+         "name": "$response.body#/group/name"
+        }
+       },
+       "GroupNodes": {
+        "operationId": "getNodes",
+        "parameters": {
+         "cluster": "$response.body#/group/cluster",
+         "group": "$response.body#/group/name"
+        }
+       },
+       "PushConfig": {
+        "operationId": "postGroupsNameConfig",
+        "parameters": {
+         "cluster": "$response.body#/group/cluster",
+         "name": "$response.body#/group/name"
+        }
+       },
+       "ScaleGroup": {
+        "operationId": "postGroupsNameScale",
+        "parameters": {
+         "cluster": "$response.body#/group/cluster",
+         "name": "$response.body#/group/name"
+        }
+       }
+      }
      },
      "default": {
       "content": {
@@ -1553,6 +1625,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}": {
    "delete": {
+    "operationId": "deleteGroupsName",
     "parameters": [
      {
       "in": "path",
@@ -1596,6 +1669,7 @@ enum OpenAPIDocument {
     "summary": "Delete a group"
    },
    "get": {
+    "operationId": "getGroupsName",
     "parameters": [
      {
       "in": "path",
@@ -1641,6 +1715,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config": {
    "post": {
+    "operationId": "postGroupsNameConfig",
     "parameters": [
      {
       "in": "path",
@@ -1662,6 +1737,7 @@ enum OpenAPIDocument {
     "requestBody": {
      "content": {
       "application/yaml": {
+       "example": "files:\n  - {path: /etc/app.conf, content: \"workers = 4\\n\"}\n",
        "schema": {
         "type": "string"
        }
@@ -1678,7 +1754,22 @@ enum OpenAPIDocument {
         }
        }
       },
-      "description": "done"
+      "description": "done",
+      "links": {
+       "ConfigStatus": {
+        "operationId": "getGroupsNameConfigStatus",
+        "parameters": {
+         "name": "$request.path.name"
+        }
+       },
+       "GetRevision": {
+        "operationId": "getGroupsNameConfigRevisionsRevision",
+        "parameters": {
+         "name": "$request.path.name",
+         "revision": "$response.body#/revision/revision"
+        }
+       }
+      }
      },
      "default": {
       "content": {
@@ -1696,6 +1787,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/revisions": {
    "get": {
+    "operationId": "getGroupsNameConfigRevisions",
     "parameters": [
      {
       "in": "path",
@@ -1744,6 +1836,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/revisions/{revision}": {
    "get": {
+    "operationId": "getGroupsNameConfigRevisionsRevision",
     "parameters": [
      {
       "in": "path",
@@ -1798,6 +1891,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/rollback": {
    "post": {
+    "operationId": "postGroupsNameConfigRollback",
     "parameters": [
      {
       "in": "path",
@@ -1870,6 +1964,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/rollout/{action}": {
    "post": {
+    "operationId": "postGroupsNameConfigRolloutAction",
     "parameters": [
      {
       "in": "path",
@@ -1923,6 +2018,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/rollouts": {
    "get": {
+    "operationId": "getGroupsNameConfigRollouts",
     "parameters": [
      {
       "in": "path",
@@ -1971,6 +2067,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/config/status": {
    "get": {
+    "operationId": "getGroupsNameConfigStatus",
     "parameters": [
      {
       "in": "path",
@@ -2016,6 +2113,7 @@ enum OpenAPIDocument {
   },
   "/v1/groups/{name}/scale": {
    "post": {
+    "operationId": "postGroupsNameScale",
     "parameters": [
      {
       "in": "path",
@@ -2071,6 +2169,7 @@ enum OpenAPIDocument {
   },
   "/v1/health": {
    "get": {
+    "operationId": "getHealth",
     "responses": {
      "200": {
       "content": {
@@ -2099,6 +2198,7 @@ enum OpenAPIDocument {
   },
   "/v1/login": {
    "post": {
+    "operationId": "postLogin",
     "requestBody": {
      "content": {
       "application/json": {
@@ -2137,6 +2237,7 @@ enum OpenAPIDocument {
   },
   "/v1/nodes": {
    "get": {
+    "operationId": "getNodes",
     "parameters": [
      {
       "in": "query",
@@ -2167,7 +2268,21 @@ enum OpenAPIDocument {
         }
        }
       },
-      "description": "done"
+      "description": "done",
+      "links": {
+       "GetNode": {
+        "operationId": "getNodesId",
+        "parameters": {
+         "id": "$response.body#/0/id"
+        }
+       },
+       "LabelNode": {
+        "operationId": "putNodesIdLabels",
+        "parameters": {
+         "id": "$response.body#/0/id"
+        }
+       }
+      }
      },
      "default": {
       "content": {
@@ -2185,6 +2300,7 @@ enum OpenAPIDocument {
   },
   "/v1/nodes/{id}": {
    "delete": {
+    "operationId": "deleteNodesId",
     "parameters": [
      {
       "in": "path",
@@ -2220,6 +2336,7 @@ enum OpenAPIDocument {
     "summary": "Terminate a node"
    },
    "get": {
+    "operationId": "getNodesId",
     "parameters": [
      {
       "in": "path",
@@ -2257,6 +2374,7 @@ enum OpenAPIDocument {
   },
   "/v1/nodes/{id}/labels": {
    "put": {
+    "operationId": "putNodesIdLabels",
     "parameters": [
      {
       "in": "path",
@@ -2304,6 +2422,7 @@ enum OpenAPIDocument {
   },
   "/v1/openapi.json": {
    "get": {
+    "operationId": "getOpenapiJson",
     "responses": {
      "200": {
       "content": {
@@ -2332,6 +2451,7 @@ enum OpenAPIDocument {
   },
   "/v1/tokens": {
    "get": {
+    "operationId": "getTokens",
     "parameters": [
      {
       "in": "query",
@@ -2374,6 +2494,7 @@ enum OpenAPIDocument {
     "summary": "The caller's tokens (all=true: everyone's, admins)"
    },
    "post": {
+    "operationId": "postTokens",
     "parameters": [
      {
       "in": "query",
@@ -2425,6 +2546,7 @@ enum OpenAPIDocument {
   },
   "/v1/tokens/{id}": {
    "delete": {
+    "operationId": "deleteTokensId",
     "parameters": [
      {
       "in": "path",
@@ -2462,6 +2584,7 @@ enum OpenAPIDocument {
   },
   "/v1/users": {
    "get": {
+    "operationId": "getUsers",
     "responses": {
      "200": {
       "content": {
@@ -2490,9 +2613,15 @@ enum OpenAPIDocument {
     "summary": "Users (admins)"
    },
    "post": {
+    "operationId": "postUsers",
     "requestBody": {
      "content": {
       "application/json": {
+       "example": {
+        "admin": false,
+        "name": "otto",
+        "password": "a long enough password"
+       },
        "schema": {
         "$ref": "#/components/schemas/APIUserCreate"
        }
@@ -2509,7 +2638,33 @@ enum OpenAPIDocument {
         }
        }
       },
-      "description": "done"
+      "description": "done",
+      "links": {
+       "DeleteUser": {
+        "operationId": "deleteUsersName",
+        "parameters": {
+         "name": "$response.body#/name"
+        }
+       },
+       "SetPassword": {
+        "operationId": "putUsersNamePassword",
+        "parameters": {
+         "name": "$response.body#/name"
+        }
+       },
+       "SetRole": {
+        "operationId": "putUsersNameRolesCluster",
+        "parameters": {
+         "name": "$response.body#/name"
+        }
+       },
+       "UpdateUser": {
+        "operationId": "patchUsersName",
+        "parameters": {
+         "name": "$response.body#/name"
+        }
+       }
+      }
      },
      "default": {
       "content": {
@@ -2527,6 +2682,7 @@ enum OpenAPIDocument {
   },
   "/v1/users/{name}": {
    "delete": {
+    "operationId": "deleteUsersName",
     "parameters": [
      {
       "in": "path",
@@ -2562,6 +2718,7 @@ enum OpenAPIDocument {
     "summary": "Delete a user with their roles and tokens (admins)"
    },
    "patch": {
+    "operationId": "patchUsersName",
     "parameters": [
      {
       "in": "path",
@@ -2609,6 +2766,7 @@ enum OpenAPIDocument {
   },
   "/v1/users/{name}/password": {
    "put": {
+    "operationId": "putUsersNamePassword",
     "parameters": [
      {
       "in": "path",
@@ -2656,6 +2814,7 @@ enum OpenAPIDocument {
   },
   "/v1/users/{name}/roles/{cluster}": {
    "put": {
+    "operationId": "putUsersNameRolesCluster",
     "parameters": [
      {
       "in": "path",
@@ -2711,6 +2870,7 @@ enum OpenAPIDocument {
   },
   "/v1/whoami": {
    "get": {
+    "operationId": "getWhoami",
     "responses": {
      "200": {
       "content": {

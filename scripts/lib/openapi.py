@@ -68,7 +68,9 @@ def components():
             properties[prop] = s
             if not optional:
                 required.append(prop)
-        out[name] = {"type": "object", "properties": properties, "required": required}
+        out[name] = {"type": "object", "properties": properties}
+        if required:  # OpenAPI 3.0: a required list holds at least one name
+            out[name]["required"] = required
     return out
 
 
@@ -133,6 +135,54 @@ QUERIES = {
 }
 
 
+# OpenAPI links: what an answer's fields let a client (and schemathesis' stateful phase) call next.
+# (method, path) of the answer → [(name, method, path of the next call, {parameter: runtime expression})]
+LINKS = {
+    ("post", "/v1/clusters"): [
+        ("GetCluster", "get", "/v1/clusters/{cluster}", {"cluster": "$response.body#/name"}),
+        ("SetQuota", "put", "/v1/clusters/{cluster}/quota", {"cluster": "$response.body#/name"}),
+        ("DeleteCluster", "delete", "/v1/clusters/{cluster}", {"cluster": "$response.body#/name"}),
+    ],
+    ("post", "/v1/users"): [
+        ("SetRole", "put", "/v1/users/{name}/roles/{cluster}", {"name": "$response.body#/name"}),
+        ("UpdateUser", "patch", "/v1/users/{name}", {"name": "$response.body#/name"}),
+        ("SetPassword", "put", "/v1/users/{name}/password", {"name": "$response.body#/name"}),
+        ("DeleteUser", "delete", "/v1/users/{name}", {"name": "$response.body#/name"}),
+    ],
+    ("post", "/v1/groups"): [
+        ("GetGroup", "get", "/v1/groups/{name}", {"name": "$response.body#/group/name", "cluster": "$response.body#/group/cluster"}),
+        ("ScaleGroup", "post", "/v1/groups/{name}/scale", {"name": "$response.body#/group/name", "cluster": "$response.body#/group/cluster"}),
+        ("PushConfig", "post", "/v1/groups/{name}/config", {"name": "$response.body#/group/name", "cluster": "$response.body#/group/cluster"}),
+        ("GroupNodes", "get", "/v1/nodes", {"group": "$response.body#/group/name", "cluster": "$response.body#/group/cluster"}),
+        ("DeleteGroup", "delete", "/v1/groups/{name}", {"name": "$response.body#/group/name", "cluster": "$response.body#/group/cluster"}),
+    ],
+    ("post", "/v1/groups/{name}/config"): [
+        ("GetRevision", "get", "/v1/groups/{name}/config/revisions/{revision}",
+         {"name": "$request.path.name", "revision": "$response.body#/revision/revision"}),
+        ("ConfigStatus", "get", "/v1/groups/{name}/config/status", {"name": "$request.path.name"}),
+    ],
+    ("get", "/v1/nodes"): [
+        ("GetNode", "get", "/v1/nodes/{id}", {"id": "$response.body#/0/id"}),
+        ("LabelNode", "put", "/v1/nodes/{id}/labels", {"id": "$response.body#/0/id"}),
+    ],
+}
+
+
+# Request bodies that work, for clients to start from and for schemathesis to reach the links above with.
+EXAMPLES = {
+    ("post", "/v1/groups"): "name: web\nprovider: process\nsize: {desired: 0, min: 0, max: 2}\n",
+    ("post", "/v1/groups/{name}/config"): "files:\n  - {path: /etc/app.conf, content: \"workers = 4\\n\"}\n",
+    ("post", "/v1/clusters"): {"name": "shop"},
+    ("post", "/v1/users"): {"name": "otto", "password": "a long enough password", "admin": False},
+}
+
+
+def operation_id(method, path):
+    """`post /v1/groups/{name}/config` → `postGroupsNameConfig`: stable, for links."""
+    words = [w.strip("{}") for w in path.split("/") if w and w != "v1"]
+    return method + "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", "-".join(words)) if w)
+
+
 def answer(schema):
     if schema == "text":
         return {"text/plain": {"schema": {"type": "string"}}}
@@ -149,8 +199,13 @@ def document():
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/APIErrorEnvelope"}}}
     paths = {}
     for method, path, summary, body, schema, status, public in ROUTES:
-        op = {"summary": summary, "responses": {str(status): {"description": "done", "content": answer(schema)},
-                                                 "default": {"description": "an error with its code", "content": error}}}
+        op = {"summary": summary, "operationId": operation_id(method, path),
+              "responses": {str(status): {"description": "done", "content": answer(schema)},
+                            "default": {"description": "an error with its code", "content": error}}}
+        links = {name: {"operationId": operation_id(m, p), "parameters": params}
+                 for name, m, p, params in LINKS.get((method, path), [])}
+        if links:
+            op["responses"][str(status)]["links"] = links
         params = [{"name": p, "in": "path", "required": True,
                    "schema": {"type": "integer", "minimum": 1} if p == "revision" else {"type": "string"}}
                   for p in re.findall(r"{(\w+)}", path)]
@@ -161,6 +216,8 @@ def document():
             op["requestBody"] = {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}
         elif body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}}}
+        if (method, path) in EXAMPLES:
+            next(iter(op["requestBody"]["content"].values()))["example"] = EXAMPLES[(method, path)]
         if public:
             op["security"] = []
         paths.setdefault(path, {})[method] = op
