@@ -234,7 +234,13 @@ struct AgentSession: Sendable {
                 throw WireError(.nodeTerminated, "node \(node) is \(nodeRecord.state.rawValue)")
             }
             if nodeRecord.state == .enrolling || nodeRecord.state == .provisioning {
-                try await store.transition(nodeID: node, to: .healthy, reason: "agent connected over mutual TLS and said hello", at: now)
+                do {
+                    try await store.transition(nodeID: node, to: .healthy, reason: "agent connected over mutual TLS and said hello", at: now)
+                } catch let error as StoreError where error.code == .illegalTransition {
+                    // Two hellos of one node at once (an agent reconnecting before its first connection was noticed
+                    // gone): the other made it healthy first. This one is a reconnection like any other.
+                    guard try await store.node(id: node)?.state.isActive == true else { throw WireError(.nodeTerminated, "node \(node) is no longer active") }
+                }
             } else {
                 // A reconnect (agent restart, node reboot, coordinator restart): the operator sees it, and which
                 // certificate it came back with.

@@ -21,7 +21,8 @@ import Testing
             config.agentLimits.frameTimeout = .seconds(2)
             config.agentLimits.maxUnauthenticated = 2
             config.agentLimits.unfinishedFrameBytes = 3 << 19  // 1.5 MiB: one unfinished frame of 1 MiB, not two
-            config.httpLimits.idleTimeout = .seconds(1)
+            // A body dribbled a byte every 200 ms keeps the connection from idling (3 s) but not past its deadline (1 s).
+            config.httpLimits.idleTimeout = .seconds(3)
             config.httpLimits.bodyTimeout = .seconds(1)
         }
     }
