@@ -1,5 +1,6 @@
 import Foundation
 import KadendeAPI
+import KadendeSupport
 import KadendeWire
 
 extension Output {
@@ -8,7 +9,7 @@ extension Output {
         var rows = [["SAFETY", ""]]
         rows.append(["breaker", s.breaker.map { "OPEN: \($0)" } ?? "closed"])
         if let held = s.held { rows.append(["held", held]) }
-        rows.append(["budget", "\(s.replacementsInWindow) of \(s.budget) replacements used in the last \(Int(s.budgetWindowSeconds))s"])
+        rows.append(["budget", "\(s.replacementsInWindow) of \(s.budget) replacements used in the last \(Clamp.wholeSeconds(s.budgetWindowSeconds))s"])
         rows.append(["crash loop", s.crashLoopStreak == 0 ? "none" : "\(s.crashLoopStreak) young deaths in a row"
             + (s.backoffUntil.map { "; next create at \(time($0))" } ?? "")])
         for reason in s.reasons { rows.append(["status", reason]) }

@@ -74,7 +74,7 @@ enum Output {
         let s = Date().timeIntervalSince(date)
         if s < 60 { return String(format: "%.1fs", max(s, 0)) }
         if s < 3600 { return "\(Int(s / 60))m" }
-        return "\(Int(s / 3600))h"
+        return "\(Int(clamping: s / 3600, to: 0...Int(Int32.max)))h"
     }
 
     static func groupRows(_ groups: [APIGroup]) -> [[String]] {

@@ -29,7 +29,18 @@ import Testing
         chmod(hook, 0o755)
         server.extraArguments = ["--coordinator-hook", "label-node=\(hook)",
                                  "--provider-plugin", "local=" + Paths.root.appendingPathComponent("examples/plugins/kadende-local-plugin").path]
+        // Made world-readable by someone else first, as a shell with umask 022 would.
+        try FileManager.default.createDirectory(atPath: server.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try await server.start()
+
+        // The store is private: the data directory 0700 and every file in it 0600 (the store with its -wal and -shm,
+        // the log a redirect created, the secret key). Defends against a store (password hashes, revisions with their
+        // files and environment, the audit log) that any local user could read.
+        try await eventually("the store has its WAL") { FileManager.default.fileExists(atPath: server.dataDirectory + "/kadende.sqlite-shm") }
+        #expect(try Self.mode(server.dataDirectory) == 0o700)
+        for file in ["kadende.sqlite", "kadende.sqlite-wal", "kadende.sqlite-shm", "server.log", "secret.key", "coordinator.json"] {
+            #expect(try Self.mode(server.dataDirectory + "/" + file) == 0o600, "\(file)")
+        }
 
         for provider in ["process", "qemu"] {
             let message = try refusal(server, "name: web\nprovider: \(provider)\nsize: 1\n", dir)
@@ -57,6 +68,12 @@ import Testing
             .write(toFile: path, atomically: true, encoding: .utf8)
         try server.cli(["group", "apply", "-f", path])
         #expect(try server.json(["group", "list"], as: [AnyJSON].self).count == 1)
+    }
+}
+
+extension HostCapabilityTests {
+    static func mode(_ path: String) throws -> Int {
+        try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
     }
 }
 

@@ -15,9 +15,10 @@ import Testing
     static func limited() async throws -> InProcessCoordinator {
         try await InProcessCoordinator(label: "limits") { config in
             // Short, so the test is quick; long enough for a loaded machine's real agent to enrol and say hello.
-            config.agentLimits.handshakeTimeout = .seconds(3)
-            config.agentLimits.firstFrameTimeout = .seconds(3)
-            config.agentLimits.unauthenticatedLifetime = .seconds(5)
+            // (Every test of the stage shares this machine's two cores: a real agent's handshake can take seconds then.)
+            config.agentLimits.handshakeTimeout = .seconds(5)
+            config.agentLimits.firstFrameTimeout = .seconds(5)
+            config.agentLimits.unauthenticatedLifetime = .seconds(6)
             config.agentLimits.frameTimeout = .seconds(2)
             config.agentLimits.maxUnauthenticated = 2
             config.agentLimits.unfinishedFrameBytes = 3 << 19  // 1.5 MiB: one unfinished frame of 1 MiB, not two

@@ -96,7 +96,6 @@ import Testing
         let c = try await InProcessCoordinator(label: "fuzz") { config in
             // Frames a mutation left unfinished are closed quickly rather than after a minute.
             config.agentLimits.frameTimeout = .seconds(1)
-            config.agentLimits.firstFrameTimeout = .seconds(3)
         }
         defer { Task { await c.stop() } }
         let port = c.coordinator.agentPort
