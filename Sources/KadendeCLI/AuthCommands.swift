@@ -179,20 +179,19 @@ struct UserCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a user (admins): no login, none of their tokens honoured.")
         @OptionGroup var options: ClientOptions
         @Argument var name: String
-        func run() async throws {
-            let _: APIUser = try await options.client.patch("/v1/users/\(APIClient.escape(name))", json: APIUserUpdate(disabled: true))
-            print("user \(name) disabled")
-        }
+        func run() async throws { try await UserCommand.set(name, disabled: true, options) }
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a disabled user again (admins).")
         @OptionGroup var options: ClientOptions
         @Argument var name: String
-        func run() async throws {
-            let _: APIUser = try await options.client.patch("/v1/users/\(APIClient.escape(name))", json: APIUserUpdate(disabled: false))
-            print("user \(name) enabled")
-        }
+        func run() async throws { try await UserCommand.set(name, disabled: false, options) }
+    }
+
+    static func set(_ name: String, disabled: Bool, _ options: ClientOptions) async throws {
+        let _: APIUser = try await options.client.patch("/v1/users/\(APIClient.escape(name))", json: APIUserUpdate(disabled: disabled))
+        print("user \(name) \(disabled ? "disabled" : "enabled")")
     }
 
     struct Delete: AsyncParsableCommand {

@@ -41,13 +41,7 @@ import Testing
         defer { Task { await c.stop() } }
         let port = c.coordinator.agentPort
         // A real agent, connected before and throughout.
-        let spec = try GroupSpec(yaml: "name: web\nprovider: process\nsize: 1\nhealth: {heartbeatInterval: 500ms, heartbeatTimeout: 5s}\n")
-        _ = try await c.store.applyGroup(spec, at: c.now)
-        c.coordinator.reconciler.wake()
-        try await eventually("the real agent is healthy") {
-            try await c.store.nodes(cluster: "default", group: "web").contains { $0.state == .healthy }
-        }
-        let node = try #require(try await c.store.nodes(cluster: "default", group: "web").first { $0.state == .healthy })
+        let node = try await c.healthyProcessNode(heartbeatTimeout: "5s")
 
         // TCP that never sends a ClientHello.
         let silent = try await RawConnection.tcp(port: port)

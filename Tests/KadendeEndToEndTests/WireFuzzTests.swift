@@ -99,13 +99,7 @@ import Testing
         }
         defer { Task { await c.stop() } }
         let port = c.coordinator.agentPort
-        let spec = try GroupSpec(yaml: "name: web\nprovider: process\nsize: 1\nhealth: {heartbeatInterval: 500ms, heartbeatTimeout: 10s}\n")
-        _ = try await c.store.applyGroup(spec, at: c.now)
-        c.coordinator.reconciler.wake()
-        try await eventually("the real agent is healthy") {
-            try await c.store.nodes(cluster: "default", group: "web").contains { $0.state == .healthy }
-        }
-        let real = try #require(try await c.store.nodes(cluster: "default", group: "web").first { $0.state == .healthy })
+        let real = try await c.healthyProcessNode()
 
         // A node of the fuzzer's own, to speak in session.
         let (nodeID, token) = try await c.makeNode()

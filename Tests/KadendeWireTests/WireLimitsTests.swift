@@ -49,10 +49,20 @@ import Testing
         ("a command result of a megabyte", .commandResult(CommandResult(id: "c", exitStatus: 0, timedOut: false, output: String(repeating: "o", count: 70_000)))),
         ("a hook command whose timeout no timer takes", .runCommand(RunCommand(id: "c", command: ["x"], shell: false, timeoutSeconds: 1e17, environment: [:]))),
         ("an enrolment token of a kilobyte", .enrol(Enrol(nodeID: node, token: String(repeating: "t", count: 1024), csrDER: Data()))),
-        ("a pushed command whose timeout no timer takes", .push(Push(config: ConfigRevision(revision: 2, commands: [ConfigCommand(name: "c", command: ["x"], timeout: 1e300)])))),
     ]
 
     @Test(arguments: 0..<tooBig.count) func beyondALimitIsRefusedWithItsCode(row: Int) {
         #expect(refusal(Self.tooBig[row].message) == .limitExceeded, "\(Self.tooBig[row].why)")
+    }
+}
+
+/// A revision beyond the limits is refused by the agent as a failed revision, not by the wire as a broken session.
+@Suite struct RevisionLimitsTests {
+    @Test func aRevisionBeyondTheLimitsIsRefusedByItsOwnCheck() throws {
+        let revision = ConfigRevision(revision: 2, commands: [ConfigCommand(name: "c", command: ["x"], timeout: 1e300)])
+        #expect(throws: WireError.self) { try revision.validate() }
+        // The frame itself decodes: the agent answers with a failed ack and keeps its session.
+        let frame = try WireCodec.encode(.push(Push(config: revision)))
+        guard case .push = try WireCodec.decode(frame) else { Issue.record("not a push"); return }
     }
 }

@@ -72,6 +72,20 @@ final class InProcessCoordinator: Sendable {
         return (nodeID, minted.token)
     }
 
+    /// A group `web` of one process node, its real agent connected: returns the node once it is healthy.
+    func healthyProcessNode(heartbeatTimeout: String = "10s") async throws -> NodeRecord {
+        let spec = try GroupSpec(yaml: "name: web\nprovider: process\nsize: 1\nhealth: {heartbeatInterval: 500ms, heartbeatTimeout: \(heartbeatTimeout)}\n")
+        _ = try await store.applyGroup(spec, at: now)
+        coordinator.reconciler.wake()
+        var healthy: NodeRecord?
+        try await eventually("the real agent is healthy") {
+            healthy = try await store.nodes(cluster: "default", group: "web").first { $0.state == .healthy }
+            return healthy != nil
+        }
+        guard let healthy else { throw CLIError(message: "no healthy node") }
+        return healthy
+    }
+
     func stop() async {
         await coordinator.shutdown()
         _ = try? await task.value

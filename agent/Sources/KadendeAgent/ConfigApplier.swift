@@ -148,6 +148,11 @@ final class ConfigApplier: Sendable {
 
     /// Every check that needs no write: digests, paths on disk, owners, templates, users of commands.
     private func preflight(_ config: ConfigRevision, facts: [String: String], steps: inout [StepResult]) throws -> Prepared {
+        do {
+            try config.validate()
+        } catch {
+            throw StepFailure(step: "revision", message: "\(error.message); nothing applied")
+        }
         guard config.contentDigest() == config.digest else {
             throw StepFailure(step: "revision", message: "content does not match its digest \(config.digest.prefix(12)); nothing applied")
         }
