@@ -163,6 +163,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        .testTarget(name: "KadendeSupportTests", dependencies: ["KadendeSupport"]),
         .testTarget(name: "KadendeModelTests", dependencies: ["KadendeModel"]),
         .testTarget(name: "KadendeWireTests", dependencies: ["KadendeWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio")]),
         .testTarget(name: "KadendePKITests", dependencies: ["KadendePKI"]),
