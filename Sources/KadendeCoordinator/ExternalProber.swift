@@ -23,12 +23,17 @@ final class ExternalProber: Service, Sendable {
         /// nodeID → probe name → target.
         var targets: [String: [String: Target]] = [:]
         var inFlight = 0
+        /// The most checks ever in flight at once.
+        var highWater = 0
     }
 
     private let state = Mutex(State())
     let maxInFlight: Int
     let now: @Sendable () -> Date
     let logger: Logger
+
+    /// The most checks that were ever in flight at once.
+    var inFlightHighWater: Int { state.withLock { $0.highWater } }
 
     init(maxInFlight: Int = 256, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.maxInFlight = maxInFlight
@@ -94,6 +99,7 @@ final class ExternalProber: Service, Sendable {
                     guard s.inFlight < maxInFlight else { return due }
                     s.targets[nodeID]?[name]?.inFlight = true
                     s.inFlight += 1
+                    s.highWater = max(s.highWater, s.inFlight)
                     due.append((nodeID, name, target.address, target.probe))
                 }
             }

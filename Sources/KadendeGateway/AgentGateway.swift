@@ -148,9 +148,10 @@ public final class AgentGateway: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await event in self.store.events.subscribe() {
-                    guard let node = event.nodeID, event.kind == .nodeTransition || event.kind == .certificateRenewed else { continue }
-                    let here = self.welcomed.filter { $0.node == node }
-                    if !here.isEmpty { await self.check(here) }
+                    guard let node = event.nodeID, event.kind == .nodeTransition || event.kind == .certificateRenewed,
+                          self.connections.withLock({ $0.byNode[node] != nil }) else { continue }
+                    // A transition can only end the node; a renewal can only revoke a certificate.
+                    await self.check(self.welcomed.filter { $0.node == node }, certificates: event.kind == .certificateRenewed)
                 }
             }
             group.addTask {
@@ -181,15 +182,15 @@ public final class AgentGateway: Service, Sendable {
         }
     }
 
-    private func check(_ entries: [(node: String, serial: String?, channel: any Channel)]) async {
+    private func check(_ entries: [(node: String, serial: String?, channel: any Channel)], certificates: Bool) async {
         for (node, serial, channel) in entries {
             do {
                 let record = try await store.node(id: node)
                 var certificate: CertificateRecord?
-                if let serial { certificate = try await store.certificate(serial: serial) }
+                if certificates, let serial { certificate = try await store.certificate(serial: serial) }
                 let why: String? = if record == nil || record?.state.isFinal == true {
                     "node is \(record?.state.rawValue ?? "unknown")"
-                } else if record?.state == .terminating {
+                } else if record?.state == .terminating || !certificates {
                     nil
                 } else if certificate == nil || certificate?.revoked == true {
                     "certificate \(serial ?? "?") was revoked"
@@ -281,6 +282,9 @@ public final class AgentGateway: Service, Sendable {
     }
 
     public var connectedCount: Int { connections.withLock { $0.byNode.count } }
+
+    /// Welcomed connections the listener's limits closed (see `AdmissionCounters.welcomedCut`).
+    public var welcomedConnectionsCut: Int { counters.welcomedCut.load(ordering: .relaxed) }
 
     /// Bytes the listener holds in frames its peers have begun and not finished.
     public var unfinishedFrameBytes: Int { counters.budget.bytesHeld }

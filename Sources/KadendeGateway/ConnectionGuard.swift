@@ -40,6 +40,9 @@ struct ReadIdleLimit: Sendable {
 /// Counts shared by every connection of the listener.
 final class AdmissionCounters: Sendable {
     let unauthenticated = Atomic<Int>(0)
+    /// Welcomed connections a limit closed (read idle past twice the heartbeat ceiling, the frame budget spent):
+    /// what a real agent must never see.
+    let welcomedCut = Atomic<Int>(0)
     let budget: FrameBudget
 
     init(limits: AdmissionLimits) {
@@ -68,6 +71,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
     private var handshakeDone = false
     private var sawFrame = false
     private var countedUnauthenticated = false
+    private var welcomed = false
 
     init(limits: AdmissionLimits, counters: AdmissionCounters, allowance: FrameAllowance) {
         self.limits = limits
@@ -132,11 +136,19 @@ final class ConnectionGuard: ChannelDuplexHandler {
         context.fireChannelRead(data)
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if welcomed, let error = error as? WireError, error.code == .limitExceeded || error.code == .frameTooLarge {
+            counters.welcomedCut.wrappingAdd(1, ordering: .relaxed)
+        }
+        context.fireErrorCaught(error)
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         guard let limit = event as? ReadIdleLimit else {
             return context.triggerUserOutboundEvent(event, promise: promise)
         }
         idleLimit = limit.limit
+        welcomed = true
         idle?.cancel()
         scheduleIdleCheck(context: context, at: lastRead + idleLimit)
         promise?.succeed()
@@ -149,6 +161,7 @@ final class ConnectionGuard: ChannelDuplexHandler {
             guard let self else { return }
             let due = self.lastRead + self.idleLimit
             if NIODeadline.now() >= due {
+                if self.welcomed { self.counters.welcomedCut.wrappingAdd(1, ordering: .relaxed) }
                 channel.close(promise: nil)
             } else {
                 self.scheduleIdleCheck(context: context, at: due)

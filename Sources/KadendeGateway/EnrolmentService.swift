@@ -53,6 +53,8 @@ public struct EnrolmentService: Sendable {
         let boundNode: String
         do {
             boundNode = try await store.checkToken(hash: hash, now: now)
+        } catch let error as StoreError where error.code == .tokenUsed {
+            return try await enrolAgain(request, tokenHash: hash, now: now)
         } catch let error as StoreError {
             throw Self.refusal(error)
         } catch {
@@ -70,7 +72,32 @@ public struct EnrolmentService: Sendable {
         let record = CertificateRecord(serial: CertificateTools.serialHex(certificate), nodeID: boundNode,
                                        notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter)
         do {
-            try await store.redeemToken(hash: hash, certificate: record, at: now)
+            try await store.redeemToken(hash: hash, certificate: record, keyDigest: NodeIdentity.keyDigest(certificate.publicKey), at: now)
+            return Enrolled(certificatePEM: try CertificateTools.pem(certificate), caPEM: ca.pem, notAfter: certificate.notValidAfter)
+        } catch let error as StoreError {
+            throw Self.refusal(error)
+        } catch {
+            throw WireError(.internalError, "cannot record certificate")
+        }
+    }
+
+    /// How long after a token was spent the same key may enrol with it again (its first answer lost).
+    static let retryGrace: Double = 15 * 60
+
+    /// A spent token presented again: answered only for the key it was spent for, soon after, by a node that has not
+    /// said hello since (`EnrolmentRules.retry`); `token_used` otherwise.
+    private func enrolAgain(_ request: Enrol, tokenHash: String, now: Date) async throws(WireError) -> Enrolled {
+        let certificate: Certificate
+        do {
+            certificate = try ca.issueNodeCertificate(csrDER: Array(request.csrDER), nodeID: request.nodeID, lifetime: certificateLifetime, now: now)
+        } catch {
+            throw WireError(.tokenUsed, "enrolment token was already used")
+        }
+        let record = CertificateRecord(serial: CertificateTools.serialHex(certificate), nodeID: request.nodeID,
+                                       notBefore: certificate.notValidBefore, notAfter: certificate.notValidAfter)
+        do {
+            try await store.reissueEnrolment(tokenHash: tokenHash, keyDigest: NodeIdentity.keyDigest(certificate.publicKey), certificate: record,
+                                             grace: Self.retryGrace, at: now)
             return Enrolled(certificatePEM: try CertificateTools.pem(certificate), caPEM: ca.pem, notAfter: certificate.notValidAfter)
         } catch let error as StoreError {
             throw Self.refusal(error)

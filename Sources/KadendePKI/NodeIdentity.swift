@@ -2,6 +2,9 @@ import Crypto
 import KadendeSupport
 import SwiftASN1
 import X509
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials  // not Foundation: the agent must not carry ICU's data
 #else
@@ -43,7 +46,29 @@ public struct NodeIdentity: Sendable {
         return Data(serializer.serializedBytes)
     }
 
+    /// The key an enrolment in flight uses: kept (0600) until its certificate arrives, so an enrolment tried again
+    /// after its answer was lost presents the same key, which the coordinator recognises (`Store.reissueEnrolment`).
+    public static func enrolmentKey(in directory: String) throws -> P256.Signing.PrivateKey {
+        let path = directory + "/" + enrolmentKeyFile
+        if let pem = try SecureFile.readText(path) { return try P256.Signing.PrivateKey(pemRepresentation: pem) }
+        let key = P256.Signing.PrivateKey()
+        try SecureFile.makeDirectory(directory)
+        try SecureFile.write(key.pemRepresentation, to: path)
+        return key
+    }
+
+    /// Forgets the enrolment key once the identity it became is saved.
+    public static func enrolmentDone(in directory: String) {
+        unlink(directory + "/" + enrolmentKeyFile)
+    }
+
+    /// SHA-256 (hex) of a public key's SubjectPublicKeyInfo: how the coordinator recognises a key again.
+    public static func keyDigest(_ key: Certificate.PublicKey) -> String {
+        Hex.encode(SHA256.hash(data: Array(key.subjectPublicKeyInfoBytes)))
+    }
+
     // Files in the agent's data directory.
+    static let enrolmentKeyFile = "enrol-key.pem"
     static let keyFile = "node-key.pem"
     static let certificateFile = "node.pem"
     static let caFile = "ca.pem"

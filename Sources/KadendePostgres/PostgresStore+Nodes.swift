@@ -163,11 +163,26 @@ extension PostgresStore {
         try await read { db in try await Self.checkToken(db, hash: hash, now: now) }
     }
 
-    public func redeemToken(hash: String, certificate: CertificateRecord, at: Date) async throws {
+    public func reissueEnrolment(tokenHash: String, keyDigest: String, certificate: CertificateRecord, grace: Double, at: Date) async throws {
+        let event = try await write { db -> NodeEvent in
+            guard let row = try await db.one("SELECT * FROM enrolment_tokens WHERE hash = $1 FOR UPDATE", [tokenHash]) else {
+                throw StoreError(.invalidToken, "no such enrolment token")
+            }
+            let boundNode: String = try row.get("node_id")
+            let event = try EnrolmentRules.retry(
+                boundNode: boundNode, usedAt: try row.get("used_at", as: Double?.self), keyDigest: try row.get("key_sha256", as: String?.self),
+                presented: keyDigest, node: try await Self.fetchNode(db, boundNode, forUpdate: true), certificate: certificate, grace: grace, at: at)
+            try await Self.insertCertificate(db, certificate)
+            return try await Self.insertEvent(db, event)
+        }
+        committed([event])
+    }
+
+    public func redeemToken(hash: String, certificate: CertificateRecord, keyDigest: String?, at: Date) async throws {
         let events = try await write { db -> [NodeEvent] in
             let nodeID = try await Self.checkToken(db, hash: hash, now: at)
             guard nodeID == certificate.nodeID else { throw StoreError(.invalidToken, "token is bound to another node") }
-            try await db.query("UPDATE enrolment_tokens SET used_at = $1 WHERE hash = $2", [at.timeIntervalSince1970, hash])
+            try await db.query("UPDATE enrolment_tokens SET used_at = $1, key_sha256 = $2 WHERE hash = $3", [at.timeIntervalSince1970, keyDigest, hash])
             // One enrolment per node: the tokens of retried creates die with the first that is used.
             try await db.query("DELETE FROM enrolment_tokens WHERE node_id = $1 AND used_at IS NULL", [nodeID])
             try await Self.insertCertificate(db, certificate)

@@ -112,6 +112,8 @@ extension PostgresStore {
             "CREATE INDEX events_by_time ON node_events(at)",
             "CREATE INDEX audit_by_time ON audit_log(at)",
         ]),
+        // The key a token was spent for (see SQLite's v8).
+        ("v5-enrolment-keys", ["ALTER TABLE enrolment_tokens ADD COLUMN key_sha256 TEXT"]),
     ]
 
     /// Applies the migrations not applied yet, each in its own transaction, under the write lock: replicas that

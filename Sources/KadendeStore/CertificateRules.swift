@@ -26,3 +26,22 @@ public enum CertificateRules {
             reason: "certificate \(new.serial) issued; \(serial), which it replaces, is revoked"))
     }
 }
+
+/// When a spent enrolment token may be answered again: the agent keeps the key of an enrolment in flight until its
+/// certificate arrives, so one whose answer was lost (a connection cut, a coordinator too slow for the agent's
+/// deadline) tries again with the same key. Without this the node could never enrol: its only token is spent.
+public enum EnrolmentRules {
+    public static func retry(boundNode: String, usedAt: Double?, keyDigest: String?, presented: String, node: NodeRecord?,
+                             certificate: CertificateRecord, grace: Double, at: Date) throws(StoreError) -> NodeEvent {
+        guard certificate.nodeID == boundNode else { throw StoreError(.invalidToken, "token is bound to another node") }
+        guard let usedAt, let keyDigest, keyDigest == presented, at.timeIntervalSince1970 - usedAt <= grace else {
+            throw StoreError(.tokenUsed, "enrolment token was already used")
+        }
+        guard let node, node.state == .enrolling || node.state == .provisioning else {
+            throw StoreError(.tokenUsed, "enrolment token was already used, and the node has enrolled since")
+        }
+        return NodeEvent(at: at, cluster: node.cluster, group: node.group, nodeID: node.id, kind: .nodeEnrolled,
+                         reason: "certificate \(certificate.serial) issued again for the key of the first enrolment, whose answer was lost")
+    }
+}
+

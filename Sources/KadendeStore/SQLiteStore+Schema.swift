@@ -187,6 +187,10 @@ extension SQLiteStore {
                 CREATE INDEX audit_by_time ON audit_log(at);
                 """)
         }
+        // The key a token was spent for, so that an enrolment whose answer was lost can be answered again.
+        migrator.registerMigration("v8-enrolment-keys") { db in
+            try db.execute(sql: "ALTER TABLE enrolment_tokens ADD COLUMN key_sha256 TEXT")
+        }
         return migrator
     }
 }

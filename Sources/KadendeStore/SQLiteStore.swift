@@ -178,13 +178,28 @@ public final class SQLiteStore: Store {
         try await pool.read { db in try Self.checkToken(db, hash: hash, now: now) }
     }
 
-    public func redeemToken(hash: String, certificate: CertificateRecord, at: Date) async throws {
+    public func reissueEnrolment(tokenHash: String, keyDigest: String, certificate: CertificateRecord, grace: Double, at: Date) async throws {
+        let event = try await pool.write { db -> NodeEvent in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM enrolment_tokens WHERE hash = ?", arguments: [tokenHash]) else {
+                throw StoreError(.invalidToken, "no such enrolment token")
+            }
+            let boundNode: String = row["node_id"]
+            let node = try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [boundNode]).map(Self.nodeRecord)
+            let event = try EnrolmentRules.retry(boundNode: boundNode, usedAt: row["used_at"], keyDigest: row["key_sha256"], presented: keyDigest,
+                                                 node: node, certificate: certificate, grace: grace, at: at)
+            try Self.insertCertificate(db, certificate)
+            return try Self.insertEvent(db, event)
+        }
+        events.publish([event])
+    }
+
+    public func redeemToken(hash: String, certificate: CertificateRecord, keyDigest: String?, at: Date) async throws {
         let events = try await pool.write { db -> [NodeEvent] in
             let nodeID = try Self.checkToken(db, hash: hash, now: at)
             guard nodeID == certificate.nodeID else {
                 throw StoreError(.invalidToken, "token is bound to another node")
             }
-            try db.execute(sql: "UPDATE enrolment_tokens SET used_at = ? WHERE hash = ?", arguments: [at.timeIntervalSince1970, hash])
+            try db.execute(sql: "UPDATE enrolment_tokens SET used_at = ?, key_sha256 = ? WHERE hash = ?", arguments: [at.timeIntervalSince1970, keyDigest, hash])
             // One enrolment per node: the tokens of retried creates die with the first that is used.
             try db.execute(sql: "DELETE FROM enrolment_tokens WHERE node_id = ? AND used_at IS NULL", arguments: [nodeID])
             try Self.insertCertificate(db, certificate)

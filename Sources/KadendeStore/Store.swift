@@ -109,11 +109,24 @@ public protocol Store: Sendable {
     // Enrolment and certificates
     /// Checks a token without using it up: returns the node it is bound to.
     func checkToken(hash: String, now: Date) async throws -> String
-    /// Uses up a token and records the issued certificate, in one transaction; the node moves to `enrolling`.
-    func redeemToken(hash: String, certificate: CertificateRecord, at: Date) async throws
+    /// Uses up a token and records the issued certificate, in one transaction; the node moves to `enrolling`. The
+    /// digest of the certificate's key is kept with the token, so that an enrolment tried again with the same key
+    /// can be answered again (`reissueEnrolment`).
+    func redeemToken(hash: String, certificate: CertificateRecord, keyDigest: String?, at: Date) async throws
+    /// Records another certificate for a spent token when `EnrolmentRules.retry` allows it: the same key as the
+    /// first enrolment, within `grace` of it, the node not yet past enrolling (its first answer was lost on the
+    /// way). `tokenUsed` otherwise.
+    func reissueEnrolment(tokenHash: String, keyDigest: String, certificate: CertificateRecord, grace: Double, at: Date) async throws
     func recordCertificate(_ certificate: CertificateRecord) async throws
     /// Records a renewed certificate and revokes `serial`, the one it replaces, in one transaction, if
     /// `CertificateRules.renewal` allows it (`revoked`, `nodeFinished` or `notFound` otherwise).
     func renewCertificate(replacing serial: String, with certificate: CertificateRecord, at: Date) async throws
     func certificate(serial: String) async throws -> CertificateRecord?
+}
+
+extension Store {
+    /// A redemption whose key nobody will present again (tests, tools).
+    public func redeemToken(hash: String, certificate: CertificateRecord, at: Date) async throws {
+        try await redeemToken(hash: hash, certificate: certificate, keyDigest: nil, at: at)
+    }
 }

@@ -45,7 +45,9 @@ import Testing
         }
         let seen = counter.open.withLock { $0 }
         #expect(seen.total >= 30, "checks kept coming: \(seen.total)")
-        #expect(seen.max <= 3, "at most 3 checks in flight, saw \(seen.max)")
+        // Counted where the checks start and end: the listener sees a check's close only when its own loop gets to
+        // it, which on a loaded machine is after the next check has connected.
+        #expect(prober.inFlightHighWater == 3, "at most 3 checks in flight, saw \(prober.inFlightHighWater) (the listener saw \(seen.max))")
         let outputs = nodes.keys.compactMap { prober.results($0).first?.output }
         #expect(outputs.contains { $0.contains("timed out") }, "\(outputs)")
     }

@@ -95,6 +95,29 @@ import X509
         }
     }
 
+    /// An enrolment tried again with the same key (its `enrolled` was lost on the way) is answered again; with
+    /// another key, or once the node has said hello, the spent token is refused.
+    @Test func anEnrolmentWhoseAnswerWasLostIsAnsweredAgainForTheSameKeyOnly() async throws {
+        try await withCoordinator { c, agent in
+            let (nodeID, token) = try await c.makeNode()
+            let key = P256.Signing.PrivateKey()
+            let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: key)
+            let first = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            guard case .enrolled? = first.first else { Issue.record("\(first)"); return }
+            let again = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            guard case .enrolled(let enrolled)? = again.first else { Issue.record("the same key was refused: \(again)"); return }
+            let other = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token,
+                                                           csrDER: try NodeIdentity.makeCSR(nodeID: nodeID, key: P256.Signing.PrivateKey())))], identity: nil)
+            #expect(refusal(other) == .tokenUsed)
+            let identity = NodeIdentity(key: key, certificate: try Certificate(pemEncoded: enrolled.certificatePEM), ca: c.coordinator.ca.certificate)
+            guard case .welcome? = try await agent.send([.hello(Hello(nodeID: nodeID, agentVersion: "test"))], identity: identity).first else {
+                Issue.record("the certificate given again does not open a session"); return
+            }
+            let late = try await agent.send([.enrol(Enrol(nodeID: nodeID, token: token, csrDER: csr))], identity: nil)
+            #expect(refusal(late) == .tokenUsed, "after hello the token is spent for good")
+        }
+    }
+
     @Test func expiredTokenIsRefused() async throws {
         let clock = ManualClock()
         try await withCoordinator(clock: clock) { c, agent in

@@ -15,7 +15,7 @@ import Testing
 /// (`KADENDE_FUZZ_SEED`). Defends against any frame a peer can send trapping or hanging the coordinator.
 @Suite(.serialized) struct WireFuzzTests {
     static let cases = 2_000
-    static let timeLimit: Duration = .seconds(240)
+    static let timeLimit: Duration = .seconds(180)
 
     struct SplitMix: RandomNumberGenerator {
         var state: UInt64
@@ -94,8 +94,9 @@ import Testing
 
     @Test func thousandsOfMutatedFramesNeitherStopTheCoordinatorNorDisturbARealAgent() async throws {
         let c = try await InProcessCoordinator(label: "fuzz") { config in
-            // Frames a mutation left unfinished are closed quickly rather than after a minute.
-            config.agentLimits.frameTimeout = .seconds(1)
+            // Frames a mutation left unfinished are closed quickly rather than after a minute (a real agent's frames
+            // arrive whole, in one TLS record).
+            config.agentLimits.frameTimeout = .milliseconds(300)
         }
         defer { Task { await c.stop() } }
         let port = c.coordinator.agentPort
@@ -152,7 +153,9 @@ import Testing
                     }
                 }
             }
-            for _ in 0..<16 { launch() }
+            // Eight at a time: enough to overlap the cases that wait for a deadline, and light enough that the other
+            // tests of the stage, on the same two cores, keep their timing.
+            for _ in 0..<8 { launch() }
             while let (name, replies) = try await group.next() {
                 done += 1
                 if name.hasSuffix("still open") { unknownCodes.append("\(name): neither refused nor closed within 60 s") }
@@ -177,7 +180,7 @@ import Testing
         #expect(try await Curl.http("http://127.0.0.1:\(try #require(await c.coordinator.httpPort()))/v1/health", []).status == 200)
         #expect(c.coordinator.tracker.isConnected(real.id))
         let events = try await c.store.listEvents(cluster: "default", group: "web", after: 0, limit: 10_000).filter { $0.nodeID == real.id }
-        #expect(!events.contains { $0.kind == .nodeConnected }, "the real agent had to reconnect")
+        #expect(!events.contains { $0.kind == .nodeConnected }, "the real agent had to reconnect: \(events.map(\.reason))")
         #expect(try await c.store.node(id: real.id)?.state == .healthy)
         await c.stop()
     }

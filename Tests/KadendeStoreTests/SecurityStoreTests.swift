@@ -94,4 +94,29 @@ import Testing
         #expect(try await store.users().map(\.name) == ["ada"])
         #expect(try await store.tokens(user: "otto").isEmpty)
     }
+
+    /// A spent token is answered again only for the key it was spent for, soon after, before the node says hello.
+    /// Defends both ways: a node whose `enrolled` was lost could never enrol (its only token spent), and a token must
+    /// not become reusable by anyone else.
+    @Test(arguments: StoreKind.allCases) func aLostEnrolmentAnswerIsGivenAgainOnlyForTheSameKey(_ kind: StoreKind) async throws {
+        guard let fixture = try StoreFixture.make(kind) else { return }
+        let store = try await fixture.open()
+        _ = try await store.applyGroup(GroupSpec(name: "web", provider: "process", size: .init(desired: 1, min: 0, max: 2)), at: t0)
+        let id = "n-0000000000000002"
+        try await store.recordNodeIntent(node(id), tokenHash: "t", tokenExpiry: t0 + 900, at: t0)
+        try await store.redeemToken(hash: "t", certificate: certificate("aa", id), keyDigest: "key-1", at: t0)
+        func again(_ serial: String, key: String, at: Date) async throws { try await store.reissueEnrolment(tokenHash: "t", keyDigest: key, certificate: certificate(serial, id), grace: 600, at: at) }
+
+        try await again("bb", key: "key-1", at: t0 + 10)
+        #expect(try await store.certificate(serial: "bb") != nil)
+        for (serial, key, at) in [("cc", "key-2", t0 + 20), ("dd", "key-1", t0 + 601)] {
+            let refused = await #expect(throws: StoreError.self) { try await again(serial, key: key, at: at) }
+            #expect(refused?.code == .tokenUsed, "\(key) at +\(at.timeIntervalSince(t0))")
+            #expect(try await store.certificate(serial: serial) == nil)
+        }
+        try await store.transition(nodeID: id, to: .healthy, reason: "hello", at: t0 + 30)
+        let afterHello = await #expect(throws: StoreError.self) { try await again("ee", key: "key-1", at: t0 + 40) }
+        #expect(afterHello?.code == .tokenUsed)
+    }
 }
+

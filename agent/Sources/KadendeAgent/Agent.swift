@@ -128,7 +128,7 @@ public final class Agent: Sendable {
     // MARK: Enrolment
 
     func enrol(endpoint: Endpoint) async throws {
-        let key = P256.Signing.PrivateKey()
+        let key = try NodeIdentity.enrolmentKey(in: settings.dataDir)
         let csr = try NodeIdentity.makeCSR(nodeID: nodeID, key: key)
         let channel = try await CoordinatorConnection.connect(to: endpoint, pin: settings.pin, identity: nil, maxFrameSize: maxFrameSize, logger: logger)
         let deadline = Self.answerDeadline(channel)
@@ -152,6 +152,7 @@ public final class Agent: Sendable {
         try check(certificate, for: key)
         let identity = NodeIdentity(key: key, certificate: certificate, ca: ca)
         try identity.save(to: settings.dataDir)
+        NodeIdentity.enrolmentDone(in: settings.dataDir)
         self.identity.withLock { $0 = identity }
         logger.info("enrolled", metadata: ["not_after": "\(certificate.notValidAfter)"])
     }
