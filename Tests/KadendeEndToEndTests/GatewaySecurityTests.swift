@@ -275,7 +275,9 @@ import X509
             try await c.store.transition(nodeID: nodeID, to: .terminating, reason: "terminated by another replica", at: c.now)
             try await c.store.transition(nodeID: nodeID, to: .terminated, reason: "machine destroyed by another replica", at: c.now)
             let replies = try await session.value
-            guard case .welcome? = replies.first, replies.count == 1 else { Issue.record("expected the connection to end after welcome: \(replies)"); return }
+            // The connection ended (the exchange returned rather than timing out), with nothing said but perhaps the
+            // welcome: the drop may come before the welcome is out.
+            #expect(replies.allSatisfy { if case .welcome = $0 { true } else { false } } && replies.count <= 1, "\(replies)")
             try await eventually("the coordinator counts the node as disconnected") { !c.coordinator.tracker.isConnected(nodeID) }
         }
     }
