@@ -53,9 +53,11 @@ struct AgentSession: Sendable {
                 if case .enrolled = reply { return }  // enrolment is one exchange; the agent reconnects with its certificate
             }
         } catch let error as WireError {
-            logger.warning("refusing agent", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            // A reason may quote what the peer sent: one line, cut, for the log and for the peer alike.
+            let reason = OutsideText.sanitized(error.message, limit: WireLimits.reasonLength)
+            logger.warning("refusing agent", metadata: ["code": "\(error.code.rawValue)", "reason": "\(reason)"])
             // Best effort: the peer may already be gone.
-            try? await outbound.write(WireCodec.encode(.refused(Refused(code: error.code, reason: error.message))))
+            try? await outbound.write(WireCodec.encode(.refused(Refused(code: error.code, reason: reason))))
         }
     }
 

@@ -41,7 +41,7 @@ import Testing
         defer { Task { await c.stop() } }
         let port = c.coordinator.agentPort
         // A real agent, connected before and throughout.
-        let node = try await c.healthyProcessNode(heartbeatTimeout: "5s")
+        let node = try await c.healthyProcessNode()
 
         // TCP that never sends a ClientHello.
         let silent = try await RawConnection.tcp(port: port)
